@@ -1,0 +1,98 @@
+"""``python -m services NAME [--host H] [--port N] [options]``: run one reference server.
+
+The first stdout line is ``LISTENING <tcp|udp> <host>:<port>``; SIGTERM or SIGINT stop it
+with exit code 0. A port that cannot be bound gives one error line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from .behaviours import BEHAVIOURS
+from .runner import Server
+
+EXIT_CANNOT_LISTEN = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m services",
+        description="Run a reference server. Use --list to see the behaviours.",
+    )
+    parser.add_argument("--list", action="store_true", help="list the behaviours and exit")
+    names = parser.add_subparsers(dest="name", metavar="NAME")
+    for behaviour in BEHAVIOURS.values():
+        sub = names.add_parser(
+            behaviour.name,
+            help=behaviour.contract,
+            description=f"{behaviour.name} ({behaviour.transport}): {behaviour.contract}",
+        )
+        sub.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="address to bind: 127.0.0.1 (default), ::1, 0.0.0.0 for all "
+            "interfaces, or unix:/path for TCP behaviours",
+        )
+        sub.add_argument(
+            "--port",
+            type=int,
+            default=behaviour.default_port,
+            help=f"port to bind, 0 for any free port (default {behaviour.default_port})",
+        )
+        for option in behaviour.options:
+            sub.add_argument(
+                option.flag,
+                dest=option.name,
+                default=option.default,
+                type=option.type,
+                choices=option.choices,
+                help=option.help,
+            )
+    return parser
+
+
+def list_behaviours() -> str:
+    width = max(map(len, BEHAVIOURS))
+    return "\n".join(
+        f"{b.name:<{width}}  {b.transport} {b.default_port:<5}  {b.contract}"
+        for b in BEHAVIOURS.values()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print(list_behaviours())
+        return 0
+    if not args.name:
+        parser.error("name a behaviour, or use --list")
+    behaviour = BEHAVIOURS[args.name]
+    options = {option.name: getattr(args, option.name) for option in behaviour.options}
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format=f"%(asctime)s {args.name} %(message)s"
+    )
+    try:
+        server = Server(args.name, args.host, args.port, **options)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        print(
+            f"{args.name}: cannot listen on {args.host} port {args.port}: {reason}", file=sys.stderr
+        )
+        return EXIT_CANNOT_LISTEN
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with server:
+        print(server.listening_line, flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

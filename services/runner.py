@@ -1,0 +1,272 @@
+"""The one socket runner every behaviour shares, composed from ``socketserver``.
+
+A behaviour is a protocol (``services.protocols``) handed to a handler; nothing here knows
+what a behaviour says. TCP servers give each client its own thread (so one idle client
+never delays another); UDP servers answer each datagram in the serving thread, which keeps
+replies in order and costs no thread per datagram.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from .behaviours import BEHAVIOURS, Behaviour
+from .protocols import DatagramProtocol, StreamProtocol
+
+log = logging.getLogger("services")
+
+RECV_SIZE = 65536
+MAX_DATAGRAM = 65535
+# After the server's last reply it half-closes and drains what the client still sends,
+# so closing never turns into an RST that could destroy the reply in flight.
+LINGER_SECONDS = 1.0
+# How quickly serve_forever notices stop(); bounds shutdown latency.
+POLL_INTERVAL = 0.05
+
+
+def split_host(host: str) -> tuple[socket.AddressFamily, str]:
+    """``unix:/path`` -> AF_UNIX, ``::1`` -> AF_INET6, anything else -> AF_INET."""
+    if host.startswith("unix:"):
+        return socket.AF_UNIX, host[len("unix:") :]
+    if ":" in host:
+        return socket.AF_INET6, host.strip("[]")
+    return socket.AF_INET, host
+
+
+def format_address(family: socket.AddressFamily, address: object) -> str:
+    if family == socket.AF_UNIX:
+        return f"unix:{address}" if address else "unix client"
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+
+
+class StreamHandler(socketserver.BaseRequestHandler):
+    """Runs one TCP conversation; logs one line when it ends."""
+
+    server: StreamServer
+
+    def handle(self) -> None:
+        protocol = self.server.protocol
+        self.chunks = 0
+        self.ending = "client closed"
+        try:
+            if protocol.greeting:
+                self.send(protocol.greeting)
+            self.request.settimeout(protocol.idle_timeout)
+            while True:
+                try:
+                    chunk = self.request.recv(RECV_SIZE)
+                except TimeoutError:
+                    self.ending = f"idle for {protocol.idle_timeout:g}s, closed by server"
+                    return
+                if not chunk:
+                    return
+                self.chunks += 1
+                self.send(protocol.reply(chunk))
+                if protocol.close_after_reply:
+                    self.ending = "replied, closed by server"
+                    return
+        except OSError as error:
+            self.ending = f"ended by {type(error).__name__}: {error}"
+
+    def send(self, data: bytes) -> None:
+        """Send one reply. Test variants override this to split or delay replies."""
+        self.request.sendall(data)
+
+    def finish(self) -> None:
+        peer = format_address(self.server.address_family, self.client_address)
+        log.info("%s: %d chunk(s), %s", peer, self.chunks, self.ending)
+
+
+class DatagramHandler(socketserver.BaseRequestHandler):
+    """Answers one datagram, always to the address it came from."""
+
+    server: DatagramServer
+
+    def handle(self) -> None:
+        data, sock = self.request
+        sock.sendto(self.server.protocol.reply(data), self.client_address)
+        log.info(
+            "%s: datagram of %d bytes",
+            format_address(self.server.address_family, self.client_address),
+            len(data),
+        )
+
+
+class _LoggedErrors:
+    """One log line per error instead of socketserver's traceback on stderr."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        log.exception("error serving %s", client_address)
+
+
+class StreamServer(_LoggedErrors, socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def __init__(
+        self,
+        family: socket.AddressFamily,
+        address: object,
+        protocol: StreamProtocol,
+        handler: type[StreamHandler] = StreamHandler,
+    ) -> None:
+        self.address_family = family
+        self.protocol = protocol
+        self._clients: set[socket.socket] = set()
+        self._clients_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:
+        with self._clients_lock:
+            self._clients.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        with self._clients_lock:
+            self._clients.discard(request)
+        try:
+            request.shutdown(socket.SHUT_WR)
+            request.settimeout(LINGER_SECONDS)
+            deadline = time.monotonic() + LINGER_SECONDS
+            while time.monotonic() < deadline and request.recv(RECV_SIZE):
+                pass
+        except OSError:
+            pass
+        finally:
+            request.close()
+
+    def end_conversations(self) -> None:
+        """Wake every handler thread so none outlives the server."""
+        with self._clients_lock:
+            clients = list(self._clients)
+        for client in clients:
+            with suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+
+
+class DatagramServer(_LoggedErrors, socketserver.UDPServer):
+    max_packet_size = MAX_DATAGRAM
+
+    def __init__(
+        self,
+        family: socket.AddressFamily,
+        address: object,
+        protocol: DatagramProtocol,
+        handler: type[DatagramHandler] = DatagramHandler,
+    ) -> None:
+        self.address_family = family
+        self.protocol = protocol
+        super().__init__(address, handler)
+
+    def end_conversations(self) -> None:
+        """Datagrams have no conversations to end."""
+
+
+class Server:
+    """A bound, listening server for one behaviour; ``start()`` serves it on a thread."""
+
+    def __init__(
+        self,
+        name: str,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        protocol: StreamProtocol | DatagramProtocol | None = None,
+        handler: type[socketserver.BaseRequestHandler] | None = None,
+        **options: object,
+    ) -> None:
+        try:
+            self.behaviour: Behaviour = BEHAVIOURS[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown behaviour {name!r}; choose one of {', '.join(BEHAVIOURS)}"
+            ) from None
+        protocol = protocol or self.behaviour.protocol(**options)
+        family, bind_host = split_host(host)
+        if family == socket.AF_UNIX:
+            if self.behaviour.transport != "tcp":
+                raise ValueError("unix sockets are offered for the TCP behaviours only")
+            address: object = bind_host
+        else:
+            address = (bind_host, self.behaviour.default_port if port is None else port)
+        server_class = StreamServer if self.behaviour.transport == "tcp" else DatagramServer
+        extra = {"handler": handler} if handler else {}
+        self._server = server_class(family, address, protocol, **extra)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def transport(self) -> str:
+        if self._server.address_family == socket.AF_UNIX:
+            return "unix"
+        return self.behaviour.transport
+
+    @property
+    def host(self) -> str:
+        if self._server.address_family == socket.AF_UNIX:
+            return f"unix:{self._server.server_address}"
+        return self._server.server_address[0]
+
+    @property
+    def port(self) -> int:
+        if self._server.address_family == socket.AF_UNIX:
+            return 0
+        return self._server.server_address[1]
+
+    @property
+    def listening_line(self) -> str:
+        """The readiness line: ``LISTENING tcp 127.0.0.1:50007``."""
+        if self._server.address_family == socket.AF_UNIX:
+            return f"LISTENING unix {self._server.server_address}"
+        address = format_address(self._server.address_family, self._server.server_address)
+        return f"LISTENING {self.behaviour.transport} {address}"
+
+    def start(self) -> Server:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"serve-{self.behaviour.name}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end every open conversation and release the address."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+        self._server.end_conversations()
+        if self._server.address_family == socket.AF_UNIX:
+            with suppress(OSError):
+                os.unlink(self._server.server_address)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def serve(
+    name: str, host: str = "127.0.0.1", port: int = 0, **options: object
+) -> Iterator[tuple[str, int]]:
+    """Serve a behaviour on a background thread; yields ``(host, port)`` once listening.
+
+    >>> with serve("echo") as (host, port):
+    ...     pass
+    """
+    with Server(name, host, port, **options) as server:
+        yield server.host, server.port

@@ -48,11 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
                 option.flag,
                 dest=option.name,
                 default=option.default,
-                type=option.type,
+                type=_checked(option.type),
                 choices=option.choices,
                 help=option.help,
             )
     return parser
+
+
+def _checked(convert):
+    """Turn a converter's ValueError into argparse's one-line usage error."""
+
+    def checked(text: str) -> object:
+        try:
+            return convert(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return checked
 
 
 def list_behaviours() -> str:

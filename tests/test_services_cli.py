@@ -1,0 +1,185 @@
+"""``python -m services``: the LISTENING line, --list, bind errors and signals."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services import BEHAVIOURS
+from tests.conftest import recv_exactly
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_line(stream, timeout: float = 10.0) -> str:
+    """The next line from a pipe, waiting at most ``timeout`` for it."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        assert selector.select(timeout), f"no line within {timeout}s"
+    return stream.readline().decode()
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Start ``python -m services ARGS`` in its own process group; kill the group afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def _start(*args: str) -> subprocess.Popen:
+        stderr = open(tmp_path / f"stderr-{len(started)}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        stderr.close()
+        process.stderr_path = Path(stderr.name)
+        started.append(process)
+        return process
+
+    yield _start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+        process.stdout.close()
+
+
+@pytest.mark.parametrize("name", BEHAVIOURS)
+def test_first_line_is_listening_with_the_real_port(start, name):
+    process = start(name, "--port", "0")
+    line = read_line(process.stdout)
+    transport = BEHAVIOURS[name].transport
+    prefix = f"LISTENING {transport} 127.0.0.1:"
+    assert line.startswith(prefix) and line.endswith("\n")
+    port = int(line[len(prefix) :])
+    assert 0 < port < 65536
+
+
+def test_echo_answers_over_the_network(start):
+    process = start("echo", "--port", "0")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"hi")
+        assert recv_exactly(sock, 8) == b"Echo=>hi"
+
+
+def test_uppercase_with_encoding_option(start):
+    process = start("uppercase", "--port", "0", "--encoding", "gbk")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.sendto("中文 abc".encode("gbk"), ("127.0.0.1", port))
+        assert sock.recv(100) == "中文 ABC".encode("gbk")
+
+
+def test_one_log_line_per_connection_on_stderr(start):
+    process = start("echo", "--port", "0")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"x")
+            recv_exactly(sock, 7)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=5) == 0
+    lines = process.stderr_path.read_text().splitlines()
+    assert len(lines) == 3, lines
+    assert all("1 chunk(s), client closed" in line for line in lines)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_server_with_exit_code_0(start, signum):
+    process = start("banner_echo", "--port", "0")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)  # an open conversation
+    process.send_signal(signum)
+    assert process.wait(timeout=1) == 0
+    client.close()
+
+
+def test_ipv6_host_is_bracketed(start):
+    process = start("echo", "--host", "::1", "--port", "0")
+    line = read_line(process.stdout)
+    if not line:
+        pytest.skip("cannot bind ::1 here: " + process.stderr_path.read_text())
+    assert line.startswith("LISTENING tcp [::1]:")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("echo", socket.SOCK_STREAM), ("uppercase", socket.SOCK_DGRAM)]
+)
+def test_port_in_use_is_one_error_line_and_exit_code_2(start, name, kind):
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        port = taken.getsockname()[1]
+        process = start(name, "--port", str(port))
+        assert process.wait(timeout=10) == 2
+    assert process.stdout.read() == b""
+    error = process.stderr_path.read_text()
+    assert error == f"{name}: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+
+
+def test_default_host_is_loopback_only(start):
+    process = start("echo", "--port", "0")
+    assert read_line(process.stdout).startswith("LISTENING tcp 127.0.0.1:")
+
+
+def test_list_prints_each_behaviour_with_its_contract():
+    result = subprocess.run(
+        [sys.executable, "-m", "services", "--list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(BEHAVIOURS)
+    assert "udp 12000" in lines[0] and "STRASSE" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "name a behaviour, or use --list"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+        (["echo", "--encoding", "gbk"], "unrecognized arguments: --encoding gbk"),
+        (
+            ["welcome_timeout", "--idle-timeout", "-1"],
+            "argument --idle-timeout: idle timeout must be a positive number of seconds, not '-1'",
+        ),
+        (["timestamp", "--format", "iso"], "invalid choice: 'iso'"),
+    ],
+)
+def test_usage_errors(args, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "services", *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_unix_socket_listening_line(start, tmp_path):
+    path = tmp_path / "s.sock"
+    process = start("echo", "--host", f"unix:{path}")
+    assert read_line(process.stdout) == f"LISTENING unix {path}\n"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(str(path))
+        sock.sendall(b"u")
+        assert recv_exactly(sock, 7) == b"Echo=>u"

@@ -1,0 +1,83 @@
+"""How bytes, text and durations are shown in failures and in the transcript.
+
+Whitespace and control characters are always visible (``'HELLO\\n'``), and bytes that do
+not decode are shown as hex, so a grader can see exactly what crossed the wire.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from robot.utils import timestr_to_secs
+
+# A failure or transcript line shows at most this much; the rest is summarised.
+SHOWN_BYTES = 300
+
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff\\']")
+
+
+def quote(text: str) -> str:
+    """``'text'`` with whitespace, control and zero-width characters escaped."""
+    return "'" + _INVISIBLE.sub(_escape, text) + "'"
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def hex_bytes(data: bytes) -> str:
+    return data.hex(" ")
+
+
+def shown(data: bytes, encoding: str) -> str:
+    """Quoted text when ``data`` decodes in ``encoding``, else hex; long data is cut."""
+    cut = data[:SHOWN_BYTES]
+    rest = len(data) - len(cut)
+    try:
+        text = quote(cut.decode(encoding))
+    except UnicodeDecodeError as error:
+        # A multibyte character split by the cut is still text.
+        if rest and error.start >= len(cut) - 4 and error.reason == "unexpected end of data":
+            text = quote(cut[: error.start].decode(encoding))
+            rest += len(cut) - error.start
+        else:
+            text = "hex " + hex_bytes(cut)
+    return f"{text} ... and {rest} more bytes" if rest else text
+
+
+def described(data: bytes, encoding: str) -> str:
+    """What was received, for failure messages: ``'HEL' (3 bytes)`` or ``nothing``."""
+    if not data:
+        return "nothing"
+    unit = "byte" if len(data) == 1 else "bytes"
+    return f"{shown(data, encoding)} ({len(data)} {unit})"
+
+
+def parse_hex(text: str) -> bytes:
+    """``ff 00 41``, ``ff0041`` or ``0xff 0x00`` to bytes, with a clear error otherwise."""
+    cleaned = re.sub(r"0x|[\s,:]", "", text, flags=re.IGNORECASE)
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a hex string such as 'ff 00 41'") from None
+
+
+def to_seconds(value: timedelta | float | str) -> float:
+    """Robot time (``500 ms``, ``2s``, ``1 min``), a number of seconds, or a timedelta."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else timestr_to_secs(value)
+    if seconds < 0:
+        raise ValueError(f"a time cannot be negative: {value!r}")
+    return seconds
+
+
+def seconds_text(seconds: float) -> str:
+    """Short and exact enough for a failure message: ``5s``, ``1.5s``, ``250ms``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    return f"{seconds:.2f}".rstrip("0").rstrip(".") + "s"

@@ -633,7 +633,7 @@ class SocketLibrary:
 
     def start_server(
         self,
-        command: str,
+        command: str | list[str],
         port: int,
         host: str = "127.0.0.1",
         protocol: str = "tcp",
@@ -645,7 +645,7 @@ class SocketLibrary:
         """Start the server under test and wait until it listens; return its port.
 
         ``command`` is split like a shell would split it, but no shell runs: use
-        ``sh -c '...'`` for pipes or ``&&``. It runs in ``cwd`` (default: the current
+        ``sh -c '...'`` for pipes or ``&&``. A list is taken as the arguments as they are. It runs in ``cwd`` (default: the current
         directory) with ``env`` added to the environment, in its own process group, with
         its output in a file next to log.html.
 

@@ -271,6 +271,22 @@ class SocketLibrary:
             logger.info(f"Closed connection {self._connections.current.label}.")
             self._connections.current_index = None
 
+    def reset_connection(self) -> None:
+        """Abort the current TCP connection with a reset (RST) instead of a normal close.
+
+        This is what a crashing client or a pulled cable looks like to the server. No
+        connection is current afterwards.
+
+        | Send | half a mess |
+        | Reset Connection |
+
+        See also `Close Connection`.
+        """
+        connection = self._stream()
+        connection.reset()
+        logger.info(f"Reset connection {connection.label}.")
+        self._connections.current_index = None
+
     def close_all_connections(self) -> None:
         """Close every connection this suite opened. Use it in teardowns.
 
@@ -292,6 +308,16 @@ class SocketLibrary:
         old = seconds_text(connection.timeout)
         connection.timeout = to_seconds(timeout)
         return old
+
+    def get_connection_age(self) -> float:
+        """Return how many seconds ago the current connection was opened.
+
+        Useful for deadlines measured from the connect, such as a server's idle timeout.
+
+        | ${age} = | Get Connection Age |
+        | Connection Should Stay Open | ${4 - ${age}} |
+        """
+        return self._current().age
 
     # --- sending -------------------------------------------------------------------------
 
@@ -645,9 +671,9 @@ class SocketLibrary:
         """Start the server under test and wait until it listens; return its port.
 
         ``command`` is split like a shell would split it, but no shell runs: use
-        ``sh -c '...'`` for pipes or ``&&``. A list is taken as the arguments as they are. It runs in ``cwd`` (default: the current
-        directory) with ``env`` added to the environment, in its own process group, with
-        its output in a file next to log.html.
+        ``sh -c '...'`` for pipes or ``&&``; a list is used as the arguments as they are.
+        It runs in ``cwd`` (default: the current directory) with ``env`` added to the
+        environment, in its own process group, with its output in a file next to log.html.
 
         Ready means the operating system shows a socket of the server (or of a process it
         started) bound to ``port`` for ``protocol`` (``tcp`` listening, ``udp`` bound) on

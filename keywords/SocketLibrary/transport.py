@@ -8,6 +8,7 @@ reads. Every wait takes a timeout; the buffer has a size limit.
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from collections import deque
 from collections.abc import Callable
@@ -193,6 +194,12 @@ class StreamConnection(Connection):
         else:
             self.peer_state = "closed"
         return True
+
+    def reset(self) -> None:
+        """Close with an RST: linger on, with a zero timeout."""
+        if not self.closed:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close()
 
 
 class DatagramConnection(Connection):

@@ -75,6 +75,16 @@ def list_behaviours() -> str:
     )
 
 
+def serve_until_signalled(server: Server) -> None:
+    """Announce readiness on stdout, then serve until SIGTERM or SIGINT."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with server:
+        print(server.listening_line, flush=True)
+        stop.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -97,12 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_CANNOT_LISTEN
 
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with server:
-        print(server.listening_line, flush=True)
-        stop.wait()
+    serve_until_signalled(server)
     return 0
 
 

@@ -116,5 +116,5 @@ Client "${alias}" Leaves
 
 A New Client Still Gets The Banner
     [Documentation]    The server still greets new clients, and its process still runs.
-    Message Should Be Answered With OK    still there?
     The Server Process Should Still Run
+    Message Should Be Answered With OK    still there?

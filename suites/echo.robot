@@ -69,5 +69,5 @@ It Sends And Resets Before Reading The Reply
 
 A New Client Is Still Echoed
     [Documentation]    The server still answers, and its process still runs.
-    Message Should Be Echoed    still there?
     The Server Process Should Still Run
+    Message Should Be Echoed    still there?

@@ -76,5 +76,5 @@ Each Of ${count} Sentences Comes Back In Uppercase
 
 A New Client Still Gets Its Sentence In Uppercase
     [Documentation]    The server still answers, and its process still runs.
-    Sentence Should Come Back In Uppercase    still there?    STILL THERE?
     The Server Process Should Still Run
+    Sentence Should Come Back In Uppercase    still there?    STILL THERE?

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import pytest
+from robot.libdoc import LibraryDocumentation
 from SocketLibrary import SocketFailure, SocketLibrary
 
 from services import serve
 from services.protocols import ACK_TEXT, BANNER
 from tests import peers
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -398,3 +402,23 @@ def unused_port(kind: int) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_libdoc_documents_every_keyword_with_an_example(tmp_path):
+    library = LibraryDocumentation(str(ROOT / "keywords" / "SocketLibrary"))
+    assert "%TOC%" in library.doc
+    for section in (
+        "= Connections =",
+        "= Timeouts =",
+        "= Encodings =",
+        "= Transcript =",
+        "= Scope =",
+    ):
+        assert section in library.doc
+    undocumented = [
+        kw.name for kw in library.keywords if not kw.short_doc or "\n| " not in "\n" + kw.doc
+    ]
+    assert undocumented == []
+    assert len(library.keywords) >= 26
+    library.save(str(tmp_path / "SocketLibrary.html"))
+    assert (tmp_path / "SocketLibrary.html").stat().st_size > 50_000

@@ -279,3 +279,23 @@ def test_bad_arguments(lib):
         lib.start_server("  ", 1)
     with pytest.raises(SocketFailure, match="server did not start: cannot run no-such-program"):
         lib.start_server("no-such-program --flag", 12997)
+
+
+def test_failures_name_a_started_server_that_died(lib, tmp_path):
+    command = script(
+        tmp_path,
+        LISTEN_THEN
+        + """
+    conn, _ = sock.accept()
+    os.kill(os.getpid(), signal.SIGXFSZ)
+    """,
+    )
+    port = lib.start_server(command, 0)
+    lib.open_tcp_connection("127.0.0.1", port)
+    lib._servers.current.popen.wait(timeout=5)
+    with pytest.raises(SocketFailure) as failure:
+        lib.open_tcp_connection("127.0.0.1", port)
+    assert str(failure.value) == (
+        f"Connection refused by 127.0.0.1:{port}\nThe server {command} "
+        f"was killed by SIGXFSZ (File size limit exceeded)."
+    )

@@ -18,7 +18,13 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import ConnectionCache
 
 from .display import SHOWN_BYTES, described, parse_hex, quote, seconds_text, shown, to_seconds
-from .processes import ManagedProcess, ProcessError, bound_sockets, split_command
+from .processes import (
+    ManagedProcess,
+    ProcessError,
+    bound_sockets,
+    describe_exit,
+    split_command,
+)
 from .transport import (
     DEFAULT_BUFFER_LIMIT,
     BufferFull,
@@ -194,7 +200,7 @@ class SocketLibrary:
                 host, port, connect_timeout=limit, buffer_limit=self._buffer_limit, **options
             )
         except TransportError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
         return self._register(connection, alias)
 
     @keyword("Open UDP Connection")
@@ -222,7 +228,7 @@ class SocketLibrary:
                 host, port, **self._connection_options(wait, encoding, alias)
             )
         except TransportError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
         return self._register(connection, alias)
 
     def _connection_options(self, timeout: float, encoding: str | None, alias: str | None) -> dict:
@@ -256,7 +262,7 @@ class SocketLibrary:
         try:
             self._connections.switch(index_or_alias)
         except RuntimeError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
         return previous
 
     def close_connection(self) -> None:
@@ -358,7 +364,7 @@ class SocketLibrary:
         try:
             connection.send(payload)
         except TransportError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -566,7 +572,7 @@ class SocketLibrary:
             except ReceiveTimeout:
                 return
             except TransportError as error:
-                raise SocketFailure(str(error)) from None
+                self._fail(str(error))
             self._fail(f"{expectation} but received {described(data, connection.encoding)}")
 
         def nothing(buffer: bytearray) -> None:
@@ -585,7 +591,7 @@ class SocketLibrary:
                 f"{expectation} but received {described(connection.pending, connection.encoding)}"
             )
         except TransportError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
 
     def connection_should_be_closed(self, within: timedelta | None = None) -> None:
         """Check that the peer closes the connection (FIN or reset) within the time; TCP only.
@@ -627,7 +633,7 @@ class SocketLibrary:
                 f"but it is still open"
             )
         except TransportError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
 
     def connection_should_stay_open(self, duration: timedelta) -> None:
         """Check that the peer keeps the connection open for the given time; TCP only.
@@ -653,7 +659,7 @@ class SocketLibrary:
                 f"peer {closed.how} it after {seconds_text(connection.age - started)}"
             )
         except TransportError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
 
     # --- servers -------------------------------------------------------------------------
 
@@ -773,8 +779,8 @@ class SocketLibrary:
         code = server.exit_code
         if code is not None:
             tail = server.output_tail()
-            self._fail(
-                f"Server {shlex.join(server.args)} exited with code {code}."
+            raise SocketFailure(
+                f"Server {shlex.join(server.args)} {describe_exit(code)}."
                 + (f" Its output ends with:\n{tail}" if tail else " It printed nothing.")
             )
 
@@ -790,7 +796,7 @@ class SocketLibrary:
         try:
             return self._servers.get_connection(alias)
         except RuntimeError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
 
     # --- shared machinery ----------------------------------------------------------------
 
@@ -798,7 +804,7 @@ class SocketLibrary:
         try:
             connection = self._connections.get_connection()
         except RuntimeError as error:
-            raise SocketFailure(str(error)) from None
+            self._fail(str(error))
         if connection.closed:
             raise SocketFailure(f"Connection {connection.label} is closed.")
         return connection
@@ -822,7 +828,7 @@ class SocketLibrary:
         except ReceiveTimeout:
             self._fail(f"{expectation} but received nothing within {seconds_text(wait)}")
         except TransportError as error:
-            raise SocketFailure(f"{expectation} but: {error}") from None
+            self._fail(f"{expectation} but: {error}")
 
     def _wait_stream(
         self, connection: StreamConnection, decide, expectation: str, wait: float
@@ -848,7 +854,7 @@ class SocketLibrary:
                 f"{shown(error.pending[:SHOWN_BYTES], connection.encoding)}"
             )
         except TransportError as error:
-            raise SocketFailure(f"{expectation} but: {error}") from None
+            self._fail(f"{expectation} but: {error}")
 
     def _decoded(self, connection: Connection, data: bytes, as_bytes: bool) -> str | bytes:
         if as_bytes:
@@ -862,7 +868,17 @@ class SocketLibrary:
             )
 
     def _fail(self, message: str) -> NoReturn:
-        raise SocketFailure(message)
+        """Fail; name a started server that has died, the likely cause of the failure."""
+        died = [
+            server
+            for server in self._servers
+            if not server.stopped and server.exit_code is not None
+        ]
+        notes = "".join(
+            f"\nThe server {shlex.join(server.args)} {describe_exit(server.exit_code)}."
+            for server in died
+        )
+        raise SocketFailure(message + notes)
 
     # --- listener: clean up whatever the suite left behind --------------------------------
 

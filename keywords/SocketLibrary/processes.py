@@ -3,7 +3,8 @@
 Readiness is read from ``/proc/net`` (the port is bound, as the kernel sees it), so
 checking it never takes a connection from a single-client server. Every process started
 here carries a token in its environment; ``stop()`` sweeps ``/proc`` for that token, which
-also finds children that left the process group (``setsid``, double fork). Linux only.
+also finds children that left the process group (``setsid``, double fork). This is how
+Jenkins finds a build's leftover processes. Linux only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ TOKEN_VARIABLE = "SOCKETLIBRARY_PROCESS_TOKEN"
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 _UNCONNECTED = "07"  # TCP_CLOSE: how a bound, unconnected UDP socket shows in /proc/net/udp
 _WILDCARDS = {ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::")}
+
+
+def describe_exit(code: int) -> str:
+    """``exited with code 1``, or ``was killed by SIGXFSZ (File size limit exceeded)``."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"was killed by signal {-code}"
+    return f"was killed by {name} ({signal.strsignal(-code)})"
 
 
 class ProcessError(Exception):
@@ -83,7 +95,8 @@ def bound_sockets(protocol: str) -> list[BoundSocket]:
 
 def processes_with_token(token: str) -> list[int]:
     """Live processes whose environment carries ``token`` (zombies have no environment)."""
-    needle = f"{TOKEN_VARIABLE}={token}".encode()
+    prefix = f"{TOKEN_VARIABLE}=".encode()
+    wanted = token.encode()
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -92,8 +105,10 @@ def processes_with_token(token: str) -> list[int]:
             environ = Path(entry.path, "environ").read_bytes()
         except OSError:
             continue
-        if needle in environ.split(b"\0"):
-            pids.append(int(entry.name))
+        for variable in environ.split(b"\0"):
+            if variable.startswith(prefix) and wanted in variable[len(prefix) :].split():
+                pids.append(int(entry.name))
+                break
     return pids
 
 
@@ -159,8 +174,12 @@ class ManagedProcess:
         self.output_path = Path(output_path)
         self.token = uuid.uuid4().hex
         environment = dict(os.environ if env is None else env)
-        environment[TOKEN_VARIABLE] = self.token
+        # Tokens accumulate down the tree, so a process started by a managed process (a
+        # grader's robot starting a student server) is swept by both.
+        inherited = environment.get(TOKEN_VARIABLE, "")
+        environment[TOKEN_VARIABLE] = f"{inherited} {self.token}".strip()
         self.started_at = time.monotonic()
+        self.stopped = False  # set once stop() was asked for: an exit after that is expected
         with open(self.output_path, "wb") as output:
             try:
                 self.popen = subprocess.Popen(
@@ -205,7 +224,7 @@ class ManagedProcess:
             code = self.popen.poll()
             if code is not None and (code != 0 or not self.members()):
                 raise ProcessError(
-                    f"exited with code {code} before listening on {protocol} port {port or '(any)'}"
+                    f"{describe_exit(code)} before listening on {protocol} port {port or '(any)'}"
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -254,6 +273,7 @@ class ManagedProcess:
         """TERM the group and every member, KILL what is left after ``grace``.
 
         Returns the exit code of the process that was started."""
+        self.stopped = True
         self._signal_all(signal.SIGTERM)
         wait_for_exit(self.alive(), grace)
         for _ in range(100):  # a forking process can add members while we kill

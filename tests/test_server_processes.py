@@ -287,7 +287,7 @@ def test_failures_name_a_started_server_that_died(lib, tmp_path):
         LISTEN_THEN
         + """
     conn, _ = sock.accept()
-    os.kill(os.getpid(), signal.SIGXFSZ)
+    os.kill(os.getpid(), signal.SIGKILL)
     """,
     )
     port = lib.start_server(command, 0)
@@ -297,5 +297,5 @@ def test_failures_name_a_started_server_that_died(lib, tmp_path):
         lib.open_tcp_connection("127.0.0.1", port)
     assert str(failure.value) == (
         f"Connection refused by 127.0.0.1:{port}\nThe server {command} "
-        f"was killed by SIGXFSZ (File size limit exceeded)."
+        f"was killed by SIGKILL (Killed)."
     )

@@ -770,17 +770,19 @@ class SocketLibrary:
         self._servers.empty_cache()
 
     def server_should_be_running(self, alias: str | None = None) -> None:
-        """Fail with the exit code and the end of the output if the server has exited.
+        """Fail with the exit code and the end of the output if the server has gone.
+
+        A server that daemonized (its first process exited, a child serves) is running
+        as long as any process it started is.
 
         | Server Should Be Running |
         | Server Should Be Running | echo |
         """
         server = self._server(alias)
-        code = server.exit_code
-        if code is not None:
+        if not server.alive():
             tail = server.output_tail()
             raise SocketFailure(
-                f"Server {shlex.join(server.args)} {describe_exit(code)}."
+                f"Server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
                 + (f" Its output ends with:\n{tail}" if tail else " It printed nothing.")
             )
 
@@ -875,7 +877,7 @@ class SocketLibrary:
             if not server.stopped and server.exit_code is not None
         ]
         notes = "".join(
-            f"\nThe server {shlex.join(server.args)} {describe_exit(server.exit_code)}."
+            f"\nThe server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
             for server in died
         )
         raise SocketFailure(message + notes)

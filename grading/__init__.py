@@ -1,0 +1,1 @@
+"""Batch grading of student servers with the kit's suites: ``python -m grading --help``."""

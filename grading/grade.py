@@ -1,0 +1,255 @@
+"""Grade many submissions: each one is a ``robot`` run of the named suite against it.
+
+Where Linux user and network namespaces are available, every run gets its own network
+namespace (its own loopback, nothing else reachable) and PID namespace (its last process
+dies with it), so many submissions can listen on the same port at once. Elsewhere,
+submissions that share a port are graded one after another.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keywords.SocketLibrary.processes import ManagedProcess
+
+from .report import Verdict, combined_report, read_verdict, suite_requirements, write_summary
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX = ROOT / "grading" / "sandbox.py"
+LIMITS = ROOT / "grading" / "limits.py"
+NAMESPACES = [
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "--net",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--mount-proc",
+]
+TIMED_OUT = 124
+# Time for robot to write its results after the time limit, and for the backstop after.
+GRACE_SECONDS = 15
+
+
+@dataclass
+class Settings:
+    suite: str
+    port: int
+    command: str
+    outputdir: Path
+    jobs: int
+    time_limit: float = 300.0
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)
+    cpu_seconds: int = 60
+    memory_mb: int = 1024
+    output_mb: int = 10
+    isolate: bool = True
+
+    @property
+    def suite_file(self) -> Path:
+        return ROOT / "suites" / f"{self.suite}.robot"
+
+
+def namespaces_available() -> tuple[bool, str]:
+    """Whether ``unshare`` can give us user, network and PID namespaces here."""
+    try:
+        probe = subprocess.run(
+            [*NAMESPACES, "true"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, str(error)
+    return probe.returncode == 0, probe.stderr.strip()
+
+
+def default_jobs() -> int:
+    """Suites mostly wait on sockets, so a few runs per core keep the cores busy."""
+    return 8 * (os.cpu_count() or 1)
+
+
+def shard(submissions: list[Path], spec: str | None) -> list[Path]:
+    """``K/N``: every N-th submission by name, starting with the K-th (1-based)."""
+    ordered = sorted(submissions, key=lambda path: path.name)
+    if not spec:
+        return ordered
+    number, total = (int(part) for part in spec.split("/"))
+    if not 1 <= number <= total:
+        raise ValueError(f"shard {spec!r}: K must be between 1 and N")
+    return ordered[number - 1 :: total]
+
+
+def server_command(settings: Settings, directory: Path) -> str:
+    """The student's command, its ``{dir}`` filled in, behind the resource limits."""
+    student = settings.command.replace("{dir}", shlex.quote(str(directory)))
+    limits = [
+        sys.executable,
+        str(LIMITS),
+        "--cpu",
+        str(settings.cpu_seconds),
+        "--memory",
+        str(settings.memory_mb),
+        "--output",
+        str(settings.output_mb),
+        "--",
+    ]
+    return f"{shlex.join(limits)} {student}"
+
+
+def grade_one(directory: Path, settings: Settings) -> Verdict:
+    name = directory.name
+    out = settings.outputdir / name
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (*out.glob("server-*.log"), out / "output.xml"):
+        stale.unlink(missing_ok=True)
+    robot = [
+        sys.executable,
+        "-m",
+        "robot",
+        "--name",
+        name,
+        "--outputdir",
+        str(out),
+        "--console",
+        "dotted",
+        "--variable",
+        f"SERVER_CMD:{server_command(settings, directory)}",
+        "--variable",
+        f"SERVER_CWD:{directory}",
+        "--variable",
+        f"PORT:{settings.port}",
+    ]
+    for tag in settings.include:
+        robot += ["--include", tag]
+    for tag in settings.exclude:
+        robot += ["--exclude", tag]
+    for variable in settings.variables:
+        robot += ["--variable", variable]
+    sandbox = [
+        sys.executable,
+        str(SANDBOX),
+        "--time-limit",
+        str(settings.time_limit),
+        "--grace",
+        str(GRACE_SECONDS),
+    ]
+    if settings.isolate:
+        sandbox = [*NAMESPACES, *sandbox, "--loopback"]
+    started = time.monotonic()
+    job = ManagedProcess(
+        [*sandbox, "--", *robot, str(settings.suite_file)], out / "grading.log", cwd=ROOT
+    )
+    try:
+        code = job.popen.wait(timeout=settings.time_limit + 2 * GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        code = TIMED_OUT
+    finally:
+        job.stop(grace=2)  # whatever is left, wherever it moved
+    notes = []
+    flooded = [
+        log.name
+        for log in out.glob("server-*.log")
+        if log.stat().st_size >= settings.output_mb * 1024 * 1024
+    ]
+    if flooded:
+        notes.append(f"its output reached the {settings.output_mb} MB limit and was cut")
+    verdict = read_verdict(
+        name,
+        out / "output.xml",
+        suite_requirements(settings.suite_file),
+        timed_out=code == TIMED_OUT,
+        time_limit=settings.time_limit,
+        seconds=time.monotonic() - started,
+        notes=notes,
+    )
+    verdict.save(out)
+    return verdict
+
+
+class Progress:
+    """One live line on a terminal; one line per submission otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr) -> None:
+        self.total, self.done, self.failing = total, 0, 0
+        self.stream = stream
+        self.live = stream.isatty()
+        self.lock = threading.Lock()
+
+    def update(self, verdict: Verdict) -> None:
+        with self.lock:
+            self.done += 1
+            self.failing += verdict.status != "graded" or verdict.count("failed") > 0
+            counts = f"{self.done}/{self.total} graded, {self.failing} with failures"
+            if self.live:
+                self.stream.write(f"\r{counts}   ")
+                if self.done == self.total:
+                    self.stream.write("\n")
+            else:
+                self.stream.write(
+                    f"{counts}: {verdict.submission} {verdict.score:g} {verdict.status}\n"
+                )
+            self.stream.flush()
+
+
+def grade_all(
+    submissions: list[Path], settings: Settings, say: Callable[[str], None] = print
+) -> list[Verdict]:
+    settings.outputdir.mkdir(parents=True, exist_ok=True)
+    jobs = settings.jobs
+    if not settings.isolate and settings.port != 0 and jobs > 1:
+        say(
+            f"Submissions share port {settings.port} and cannot be isolated here, so they "
+            f"are graded one after another."
+        )
+        jobs = 1
+    progress = Progress(len(submissions))
+    verdicts = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(grade_one, directory, settings) for directory in submissions]
+        for future in as_completed(futures):
+            verdict = future.result()
+            verdicts.append(verdict)
+            progress.update(verdict)
+    title = f"{settings.suite}: {len(verdicts)} submissions"
+    write_summary(
+        verdicts,
+        settings.outputdir,
+        {v.submission: f"{v.submission}/report.html" for v in verdicts},
+        title,
+    )
+    combined_report(
+        [settings.outputdir / v.submission / "output.xml" for v in verdicts],
+        settings.outputdir,
+        title,
+    )
+    return verdicts
+
+
+def merge(outputs: list[Path], merged: Path) -> list[Verdict]:
+    """Combine shard output folders into one summary and one combined report."""
+    merged.mkdir(parents=True, exist_ok=True)
+    verdicts, reports, xmls = [], {}, []
+    for out in outputs:
+        for verdict_file in sorted(out.glob("*/verdict.json")):
+            verdict = Verdict.load(verdict_file.parent)
+            if verdict.submission in reports:
+                raise ValueError(f"{verdict.submission} appears in more than one output")
+            verdicts.append(verdict)
+            reports[verdict.submission] = os.path.relpath(
+                verdict_file.parent / "report.html", merged
+            )
+            xmls.append(verdict_file.parent / "output.xml")
+    title = f"{len(verdicts)} submissions, merged from {len(outputs)} outputs"
+    write_summary(verdicts, merged, reports, title)
+    combined_report(xmls, merged, title)
+    return verdicts

@@ -1,0 +1,273 @@
+"""Batch grading of the shipped sample class, through the real CLI.
+
+Every verdict and reason is asserted, and after every run no process of any submission
+is left: each test copies the class into its own folder and then looks in /proc for any
+process still working there.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grading.grade import namespaces_available
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASS = ROOT / "grading" / "examples" / "welcome_timeout"
+NAMESPACES, WHY = namespaces_available()
+needs_namespaces = pytest.mark.skipif(not NAMESPACES, reason=f"no namespaces here: {WHY}")
+
+# submission -> (status, passed, failed, the reason starts with)
+EXPECTED = {
+    "alice": ("graded", 9, 0, ""),
+    "bob_slow": ("graded", 9, 0, ""),
+    "carol_split": ("graded", 9, 0, ""),
+    "dave_strips": (
+        "graded",
+        7,
+        2,
+        "1 With A Newline Is Sent Away: Expected 'please go out!' "
+        "but received 'welcome to server!' (18 bytes) within 2s",
+    ),
+    "erin_no_timeout": (
+        "graded",
+        7,
+        2,
+        "An Idle Client Is Disconnected After The Idle "
+        "Timeout, Not Before: Expected the peer to close the "
+        "connection within",
+    ),
+    "frank_one_at_a_time": (
+        "graded",
+        8,
+        1,
+        "An Idle Client Does Not Delay Another Client: "
+        "Expected 'welcome to server!' but received "
+        "nothing within 2s",
+    ),
+    "gina_syntax_error": (
+        "did-not-start",
+        0,
+        9,
+        "exited with code 1 before listening on tcp port 8001: SyntaxError: '(' was never closed",
+    ),
+    "hank_never_binds": ("did-not-start", 0, 9, "did not listen on tcp port 8001 within 10s"),
+    "ivan_daemon": ("graded", 9, 0, ""),
+    "judy_floods": ("graded", 9, 0, "its output reached the 10 MB limit and was cut"),
+    "kim_burns_cpu": (
+        "graded",
+        0,
+        9,
+        "Exactly 1 Is Welcome: Expected 'welcome to server!' but received nothing within 2s",
+    ),
+}
+
+
+def copy_class(tmp_path: Path, names: list[str] | None = None) -> list[Path]:
+    folders = []
+    for name in names or sorted(EXPECTED):
+        shutil.copytree(CLASS / name, tmp_path / "class" / name)
+        folders.append(tmp_path / "class" / name)
+    return folders
+
+
+def grade(out: Path, folders: list[Path], *options: str, timeout: float = 240):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grading",
+            "--suite",
+            "welcome_timeout",
+            "--port",
+            "8001",
+            "--cmd",
+            "python3 server.py",
+            "--outputdir",
+            str(out),
+            *options,
+            *map(str, folders),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def summary(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "summary.csv", newline="") as file:
+        return {row["submission"]: row for row in csv.DictReader(file)}
+
+
+def processes_working_in(folder: Path) -> list[str]:
+    left = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cwd = os.readlink(f"/proc/{entry.name}/cwd")
+                command = Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if cwd.startswith(str(folder)):
+                left.append(f"{entry.name}: {command.decode(errors='replace')}")
+    return left
+
+
+def assert_verdicts(out: Path, names: list[str]) -> None:
+    rows = summary(out)
+    assert sorted(rows) == sorted(names)
+    for name in names:
+        status, passed, failed, reason = EXPECTED[name]
+        row = rows[name]
+        assert (row["status"], int(row["passed"]), int(row["failed"])) == (
+            status,
+            passed,
+            failed,
+        ), row
+        assert row["reason"].startswith(reason), row
+        assert float(row["score"]) == round(100 * passed / 9, 1)
+
+
+@needs_namespaces
+def test_grading_the_sample_class(tmp_path):
+    """The whole class at once, isolated and in parallel, everyone on port 8001."""
+    out = tmp_path / "out"
+    result = grade(out, copy_class(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "11/11 graded, 6 with failures" in result.stderr
+
+    assert_verdicts(out, sorted(EXPECTED))
+    assert processes_working_in(tmp_path / "class") == []
+    (flood,) = (out / "judy_floods").glob("server-*.log")
+    assert flood.stat().st_size <= 10 * 1024 * 1024
+
+    for name in EXPECTED:
+        for report in ("output.xml", "log.html", "report.html", "results.json"):
+            assert (out / name / report).exists(), (name, report)
+        assert_gradescope_format(json.loads((out / name / "results.json").read_text()))
+    assert (out / "report.html").exists() and (out / "log.html").exists()
+
+    dave = json.loads((out / "dave_strips" / "results.json").read_text())
+    failing = [test for test in dave["tests"] if test["status"] == "failed"]
+    assert [test["name"] for test in failing] == [
+        "1 With A Newline Is Sent Away",
+        "1 With A Leading Space Is Sent Away",
+    ]
+    assert failing[0]["output"] == (
+        "A new client sends ``message``, gets exactly ``reply``, and then the server closes "
+        "the connection promptly.\n\nExpected 'please go out!' but received 'welcome to "
+        "server!' (18 bytes) within 2s"
+    )
+    gina = json.loads((out / "gina_syntax_error" / "results.json").read_text())
+    assert gina["output"].startswith("did-not-start: exited with code 1")
+
+    page = (out / "summary.html").read_text()
+    for name in EXPECTED:
+        assert f'<a href="{name}/report.html">{name}</a>' in page
+    assert "SyntaxError: &#x27;(&#x27; was never closed" in page
+    assert "11 submissions, 9 graded" in page
+    assert "<h2>Pass rate per requirement</h2>" in page
+    assert '<td>An Idle Client Does Not Delay Another Client</td><td data-sort="63.6">' in page, (
+        "7 of the 11 pass it"
+    )
+
+
+def assert_gradescope_format(results: dict) -> None:
+    assert set(results) <= {"score", "tests", "output"}
+    assert isinstance(results["score"], float)
+    assert len(results["tests"]) == 9
+    for test in results["tests"]:
+        assert set(test) == {"name", "status", "score", "max_score", "output"}
+        assert test["status"] in ("passed", "failed")
+        assert test["score"] == (1.0 if test["status"] == "passed" else 0.0)
+        assert test["max_score"] == 1.0
+        assert test["output"], "every test states its requirement"
+    assert results["score"] == sum(test["score"] for test in results["tests"])
+
+
+def test_serial_fallback_grades_the_same_and_kills_the_daemon(tmp_path):
+    names = ["ivan_daemon", "alice", "dave_strips", "gina_syntax_error"]
+    folders = copy_class(tmp_path, names)
+    result = grade(tmp_path / "out", folders, "--isolation", "none")
+    assert result.returncode == 0, result.stderr
+    assert "graded one after another" in result.stdout
+    # ivan's daemon is graded first; had it survived, alice could not have bound 8001.
+    assert_verdicts(tmp_path / "out", names)
+    assert processes_working_in(tmp_path / "class") == []
+
+
+@needs_namespaces
+def test_shards_merged_equal_the_unsharded_run(tmp_path):
+    names = ["alice", "dave_strips", "frank_one_at_a_time", "gina_syntax_error", "hank_never_binds"]
+    folders = copy_class(tmp_path, names)
+    whole = grade(tmp_path / "whole", folders)
+    first = grade(tmp_path / "shard1", folders, "--shard", "1/2")
+    second = grade(tmp_path / "shard2", folders, "--shard", "2/2")
+    assert whole.returncode == first.returncode == second.returncode == 0
+    assert sorted(summary(tmp_path / "shard1")) == [
+        "alice",
+        "frank_one_at_a_time",
+        "hank_never_binds",
+    ]
+    merged = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grading",
+            "merge",
+            "--outputdir",
+            str(tmp_path / "merged"),
+            str(tmp_path / "shard1"),
+            str(tmp_path / "shard2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert summary(tmp_path / "merged") == summary(tmp_path / "whole")
+    page = (tmp_path / "merged" / "summary.html").read_text()
+    assert '<a href="../shard2/dave_strips/report.html">' in page
+    assert (tmp_path / "merged" / "report.html").exists()
+
+
+def test_time_limit(tmp_path):
+    folders = copy_class(tmp_path, ["alice"])
+    result = grade(tmp_path / "out", folders, "--time-limit", "3")
+    assert result.returncode == 0
+    row = summary(tmp_path / "out")["alice"]
+    assert row["status"] == "timed-out"
+    assert row["reason"] == "stopped at the 3s time limit"
+    assert int(row["passed"]) + int(row["failed"]) == 9, "robot still wrote its results"
+    assert processes_working_in(tmp_path / "class") == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--shard", "3/2"], "shard '3/2': K must be between 1 and N"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--suite", "nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, options, message):
+    result = grade(tmp_path / "out", [CLASS / "alice"], *options)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_missing_folder_is_a_usage_error(tmp_path):
+    result = grade(tmp_path / "out", [tmp_path / "nobody"])
+    assert result.returncode == 2
+    assert f"not a folder: {tmp_path / 'nobody'}" in result.stderr

@@ -1,0 +1,92 @@
+"""Time to grade a class of 40 welcome_timeout submissions: default --jobs versus --jobs 1.
+
+The class cycles through the shipped samples (correct, slow, split, buggy and hostile),
+so it has the mix a real class has. Run: python benchmarks/grading_speedup.py [--size 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import cycle, islice
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((ROOT / "grading" / "examples" / "welcome_timeout").iterdir())
+sys.path.insert(0, str(ROOT))
+from grading.grade import default_jobs  # noqa: E402
+
+
+def make_class(folder: Path, size: int) -> list[Path]:
+    submissions = []
+    for number, sample in enumerate(islice(cycle(SAMPLES), size), 1):
+        target = folder / f"student{number:03d}_{sample.name}"
+        shutil.copytree(sample, target)
+        submissions.append(target)
+    return submissions
+
+
+def grade(submissions: list[Path], out: Path, jobs: int) -> float:
+    """Seconds to grade the class; the verdicts are left in ``out/summary.csv``."""
+    started = time.monotonic()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grading",
+            "--suite",
+            "welcome_timeout",
+            "--port",
+            "8001",
+            "--cmd",
+            "python3 server.py",
+            "--outputdir",
+            str(out),
+            "--jobs",
+            str(jobs),
+            *map(str, submissions),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=40)
+    parser.add_argument("--jobs", type=int, nargs="*", default=[default_jobs(), 1])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        submissions = make_class(Path(folder) / "class", args.size)
+        times, verdicts = {}, {}
+        for jobs in args.jobs:
+            out = Path(folder) / f"out-{jobs}"
+            times[jobs] = grade(submissions, out, jobs)
+            verdicts[jobs] = (out / "summary.csv").read_text()
+    serial = times.get(1)
+    print(f"{args.size} welcome_timeout submissions on {os.cpu_count()} cores")
+    for jobs, seconds in times.items():
+        ratio = f"  speed-up {serial / seconds:.1f}x" if serial else ""
+        same = (
+            ""
+            if serial is None
+            else (
+                "  same verdicts as --jobs 1"
+                if verdicts[jobs] == verdicts[1]
+                else "  VERDICTS DIFFER from --jobs 1"
+            )
+        )
+        print(
+            f"  --jobs {jobs:>2}: {seconds:6.1f} s  ({seconds / args.size:.2f} s each){ratio}{same}"
+        )
+
+
+if __name__ == "__main__":
+    main()

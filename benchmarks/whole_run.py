@@ -1,0 +1,61 @@
+"""Wall time of the whole acceptance run: all six suites against the bundled servers.
+
+Plain ``robot`` against ``pabot`` (one process per suite), both writing output.xml,
+log.html and report.html, as the README's main command does. Medians of the repeats.
+Run: python benchmarks/whole_run.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{command[2]} failed:\n{result.stdout[-2000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    runs: dict[str, list[float]] = {"robot": [], "pabot": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for number in range(args.repeat):
+            out = Path(folder) / str(number)
+            runs["robot"].append(
+                timed([sys.executable, "-m", "robot", "--outputdir", str(out / "robot"), "suites"])
+            )
+            runs["pabot"].append(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pabot.pabot",
+                        "--outputdir",
+                        str(out / "pabot"),
+                        "suites",
+                    ]
+                )
+            )
+    robot, pabot = (statistics.median(runs[tool]) for tool in ("robot", "pabot"))
+    print(f"all six suites, {os.cpu_count()} cores, median of {args.repeat}:")
+    print(f"  robot {robot:.1f} s   [{', '.join(f'{t:.1f}' for t in runs['robot'])}]")
+    print(f"  pabot {pabot:.1f} s   [{', '.join(f'{t:.1f}' for t in runs['pabot'])}]")
+    print(f"  pabot/robot {pabot / robot:.2f}")
+
+
+if __name__ == "__main__":
+    main()

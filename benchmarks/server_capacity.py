@@ -63,7 +63,7 @@ async def client(port: int, behaviour: str, run: Run) -> None:
     expected = PREFIX[behaviour] + MESSAGE
     try:
         reader, writer = await connect(port, behaviour)
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
         run.errors.append(f"connect: {type(error).__name__}")
         return
     run.connected += 1
@@ -77,7 +77,7 @@ async def client(port: int, behaviour: str, run: Run) -> None:
                 run.errors.append(f"wrong reply {reply!r}")
                 return
             run.latencies.append(time.perf_counter() - sent)
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
         run.errors.append(f"round trip: {type(error).__name__}")
     finally:
         writer.close()

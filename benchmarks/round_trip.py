@@ -8,7 +8,7 @@ Four ways to do the same request and check, each run as a plain ``robot`` suite:
 The cost per iteration is (time of 3N iterations - time of N) / 2N, so start-up cancels.
 Each measurement is repeated; medians and ratios are printed.
 
-Run: python benchmarks/round_trip.py [--iterations 1000] [--repeat 3]
+Run: python benchmarks/round_trip.py [--iterations 3000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     here = Path(__file__).resolve().parent

@@ -8,6 +8,7 @@ import re
 import shlex
 import tempfile
 import time
+import weakref
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -25,6 +26,7 @@ from .processes import (
     describe_exit,
     split_command,
 )
+from .transcript import Transcript
 from .transport import (
     DEFAULT_BUFFER_LIMIT,
     BufferFull,
@@ -41,13 +43,23 @@ from .transport import (
 __version__ = "1.0.0"
 __all__ = ["SocketFailure", "SocketLibrary"]
 
-ARROWS = {"->": "\u2192", "<-": "\u2190"}
-
 
 class SocketFailure(AssertionError):
     """A keyword's check failed; Robot shows only the message."""
 
     ROBOT_SUPPRESS_NAME = True
+
+
+class _Lazy:
+    """Text made only when a failure message needs it: the passing path stays cheap."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
 
 
 class _Differs(Exception):
@@ -113,12 +125,21 @@ class SocketLibrary:
 
     = Transcript =
 
-    Every send and receive is logged as one line in log.html: the connection (alias or
-    index), the direction (``\u2192`` sent, ``\u2190`` received), the time since the connection
-    opened, the byte count and the data. Text is quoted with whitespace and control
-    characters escaped (``'HELLO\\n'``); data that does not decode is shown as hex. Each
-    received piece is logged as it arrived, so the log also shows how the peer segmented
-    its replies. Reading log.html is enough to see the whole conversation.
+    Every open, send, receive and close is one line in log.html: the connection (alias or
+    index), the time since it opened, the direction (``\u2192`` sent, ``\u2190`` received),
+    the byte count and the data. Text is quoted with whitespace and control characters
+    escaped (``'HELLO\\n'``); data that does not decode is shown as hex. Each received
+    piece is a line of its own, so the log also shows how the peer segmented its replies.
+    | #1 +0.000s opened tcp 127.0.0.1:40112 \u2192 127.0.0.1:50007
+    | #1 +0.001s \u2192 5 B 'hello'
+    | #1 +0.002s \u2190 11 B 'Echo=>hello'
+    | #1 +0.004s closed
+
+    The lines are written in blocks, because each message in log.html costs about as
+    much as a keyword call: just before a keyword fails (the conversation leading to the
+    failure sits above the failure), when connections are closed (put `Close All
+    Connections` in the test teardown), and every 100 lines. Lines a test leaves behind
+    without closing its connections are written, marked, at the start of the next test.
 
     = Failures =
 
@@ -134,7 +155,8 @@ class SocketLibrary:
     in a file next to log.html, and waits until the operating system reports the port as
     bound by it. It never connects to check, so servers that accept a single client are
     tested fairly. `Stop Server` stops it and every process it started, and logs the
-    end of its output. Servers are stopped when the suite ends even without a teardown.
+    end of its output. Servers a suite leaves running are stopped when the suite ends
+    (at the latest when Robot exits), even without a teardown.
     Starting servers needs Linux (``/proc``).
 
     = Scope =
@@ -146,7 +168,6 @@ class SocketLibrary:
     ROBOT_LIBRARY_SCOPE = "SUITE"
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
-    ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(
         self,
@@ -160,12 +181,18 @@ class SocketLibrary:
         - ``encoding``: how text is encoded and decoded.
         - ``buffer_limit``: the most bytes one TCP connection buffers.
         """
-        self.ROBOT_LIBRARY_LISTENER = self
         self._timeout = to_seconds(timeout)
         self._encoding = _checked_encoding(encoding)
         self._buffer_limit = buffer_limit
         self._connections: ConnectionCache[Connection] = ConnectionCache("No open connection.")
         self._servers: ConnectionCache[ManagedProcess] = ConnectionCache("No server started.")
+        # Runs when Robot drops this suite's instance, or at exit: no server outlives its
+        # suite by more than that, even without a teardown. (A library listener would do
+        # it too, but costs every keyword call in the suite about 60 microseconds.)
+        self._transcript = Transcript()
+        self._close = weakref.finalize(
+            self, _clean_up, self._connections, self._servers, self._transcript
+        )
 
     # --- connections ---------------------------------------------------------------------
 
@@ -235,16 +262,17 @@ class SocketLibrary:
         return {
             "timeout": timeout,
             "encoding": self._encoding if encoding is None else _checked_encoding(encoding),
-            "observer": _log_traffic,
+            "observer": self._transcript.traffic,
             "label": alias or "",
         }
 
     def _register(self, connection: Connection, alias: str | None) -> int:
         index = self._connections.register(connection, alias)
         connection.label = alias or f"#{index}"
-        logger.info(
-            f"Opened {connection.transport} connection {connection.label} "
-            f"from {connection.local} to {connection.peer}."
+        self._transcript.add(
+            connection.label,
+            connection.age,
+            f"opened {connection.transport} {connection.local} \u2192 {connection.peer}",
         )
         return index
 
@@ -273,8 +301,10 @@ class SocketLibrary:
         See also `Close All Connections`.
         """
         if self._connections:
-            self._connections.current.close()
-            logger.info(f"Closed connection {self._connections.current.label}.")
+            connection = self._connections.current
+            connection.close()
+            self._transcript.add(connection.label, connection.age, "closed")
+            self._transcript.flush()
             self._connections.current_index = None
 
     def reset_connection(self) -> None:
@@ -290,7 +320,8 @@ class SocketLibrary:
         """
         connection = self._stream()
         connection.reset()
-        logger.info(f"Reset connection {connection.label}.")
+        self._transcript.add(connection.label, connection.age, "reset (RST sent)")
+        self._transcript.flush()
         self._connections.current_index = None
 
     def close_all_connections(self) -> None:
@@ -302,7 +333,11 @@ class SocketLibrary:
 
         See also `Close Connection`.
         """
+        for connection in self._connections:
+            if not connection.closed:
+                self._transcript.add(connection.label, connection.age, "closed")
         self._connections.close_all()
+        self._transcript.flush()
 
     def set_connection_timeout(self, timeout: timedelta) -> str:
         """Set the current connection's default timeout; return the old one.
@@ -479,7 +514,7 @@ class SocketLibrary:
 
     def _expect(self, connection: Connection, expected: bytes, timeout: timedelta | None) -> None:
         wait = self._wait(connection, timeout)
-        expectation = f"Expected {shown(expected, connection.encoding)}"
+        expectation = _Lazy(lambda: f"Expected {shown(expected, connection.encoding)}")
         if isinstance(connection, DatagramConnection):
             data = self._next_datagram(connection, expectation, wait)
             if data != expected:
@@ -583,9 +618,8 @@ class SocketLibrary:
             connection.wait(nothing, wait)
         except ReceiveTimeout:
             return
-        except PeerClosed as closed:
-            logger.info(f"The peer {closed.how} the connection; that is not a reply.")
-            return
+        except PeerClosed:
+            return  # closing is not a reply; the transcript shows it
         except _Differs:
             self._fail(
                 f"{expectation} but received {described(connection.pending, connection.encoding)}"
@@ -607,7 +641,6 @@ class SocketLibrary:
         """
         connection = self._stream()
         wait = self._wait(connection, within)
-        started = connection.age
 
         def nothing(buffer: bytearray) -> None:
             if buffer:
@@ -615,11 +648,7 @@ class SocketLibrary:
 
         try:
             connection.wait(nothing, wait)
-        except PeerClosed as closed:
-            logger.info(
-                f"The peer {closed.how} the connection "
-                f"after {seconds_text(connection.age - started)}."
-            )
+        except PeerClosed:
             return
         except _Differs:
             self._fail(
@@ -876,17 +905,23 @@ class SocketLibrary:
             for server in self._servers
             if not server.stopped and server.exit_code is not None
         ]
+        self._transcript.flush()
         notes = "".join(
             f"\nThe server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
             for server in died
         )
         raise SocketFailure(message + notes)
 
-    # --- listener: clean up whatever the suite left behind --------------------------------
 
-    def _close(self) -> None:
-        self.close_all_connections()
-        self.stop_all_servers()
+def _clean_up(
+    connections: ConnectionCache, servers: ConnectionCache, transcript: Transcript
+) -> None:
+    transcript.flush()
+    connections.close_all()
+    for server in servers:
+        if server.alive():
+            server.stop()
+    servers.empty_cache()
 
 
 def _checked_encoding(name: str) -> str:
@@ -918,10 +953,3 @@ def _first_difference(expected: bytes, received: bytes) -> str:
 
 def _match_result(match: re.Match[str]) -> str | list[str]:
     return [match.group(), *match.groups()] if match.groups() else match.group()
-
-
-def _log_traffic(connection: Connection, direction: str, data: bytes) -> None:
-    logger.info(
-        f"{connection.label} {ARROWS[direction]} +{connection.age:.3f}s "
-        f"{len(data)} B {shown(data, connection.encoding)}"
-    )

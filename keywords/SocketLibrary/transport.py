@@ -17,7 +17,8 @@ DEFAULT_BUFFER_LIMIT = 1024 * 1024
 RECV_SIZE = 65536
 MAX_DATAGRAM = 65535
 
-# Called with (connection, direction, data) for every send ("->") and receive ("<-").
+# Called with (connection, event, data) for every send ("->"), every receive ("<-"), and
+# the peer's close ("closed") or reset ("reset").
 TrafficObserver = Callable[["Connection", str, bytes], None]
 
 
@@ -183,6 +184,7 @@ class StreamConnection(Connection):
             return False
         except ConnectionResetError:
             self.peer_state = "reset"
+            self._observe("reset", b"")
             return True
         except OSError as error:
             raise TransportError(
@@ -193,6 +195,7 @@ class StreamConnection(Connection):
             self._observe("<-", chunk)
         else:
             self.peer_state = "closed"
+            self._observe("closed", b"")
         return True
 
     def reset(self) -> None:

@@ -6,6 +6,7 @@ a network or a sleep. The runner (``services.runner``) feeds these from real soc
 
 from __future__ import annotations
 
+import codecs
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,26 +23,52 @@ TIMESTAMP_STYLES = ("ctime", "bracket")
 def uppercase(data: bytes, encoding: str = "utf-8") -> bytes:
     """Upper-case a datagram's text: ``straße`` -> ``STRASSE``.
 
-    Bytes that do not decode are passed through unchanged (``surrogateescape``), so an
-    undecodable message is answered, never dropped. A character whose upper-case form the
-    encoding cannot represent (``ÿ`` -> ``Ÿ`` in Latin-1) is left as it is.
+    Bytes that do not decode are passed through unchanged, in place, so an undecodable
+    message is answered, never dropped. A character whose upper-case form the encoding
+    cannot represent (``ÿ`` -> ``Ÿ`` in Latin-1) is left as it is. Where an encoding cannot
+    carry a stray byte at all (an odd byte count in UTF-16), the datagram comes back as
+    it came.
     """
-    text = data.decode(encoding, errors="surrogateescape")
+    text = data.decode(encoding, errors=PASS_THROUGH)
     try:
-        return text.upper().encode(encoding, errors="surrogateescape")
+        return text.upper().encode(encoding, errors=PASS_THROUGH)
     except UnicodeEncodeError:
+        pass
+    try:
         return "".join(_upper_if_encodable(char, encoding) for char in text).encode(
-            encoding, errors="surrogateescape"
+            encoding, errors=PASS_THROUGH
         )
+    except UnicodeEncodeError:
+        return data
 
 
 def _upper_if_encodable(char: str, encoding: str) -> str:
     upper = char.upper()
     try:
-        upper.encode(encoding)
+        upper.encode(encoding, errors=PASS_THROUGH)
     except UnicodeEncodeError:
         return char
     return upper
+
+
+def _pass_through(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Like ``surrogateescape``, for every byte and every codec (it refuses bytes < 0x80).
+
+    Decoding maps each undecodable byte b to the lone surrogate U+DC00+b; encoding maps
+    those back to the bytes. Lone surrogates never come out of valid text.
+    """
+    if isinstance(error, UnicodeDecodeError):
+        bad = error.object[error.start : error.end]
+        return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+    if isinstance(error, UnicodeEncodeError):
+        chars = error.object[error.start : error.end]
+        if all(0xDC00 <= ord(char) <= 0xDCFF for char in chars):
+            return bytes(ord(char) - 0xDC00 for char in chars), error.end
+    raise error
+
+
+PASS_THROUGH = "services.pass_through"
+codecs.register_error(PASS_THROUGH, _pass_through)
 
 
 def ack(data: bytes, encoding: str = "gbk") -> bytes:

@@ -46,6 +46,10 @@ def test_uppercase_text(text, expected):
         ("привет".encode("gbk"), "gbk", "ПРИВЕТ".encode("gbk")),
         ("ÿes".encode("latin-1"), "latin-1", "ÿES".encode("latin-1")),  # Ÿ is not Latin-1
         ("中文abc".encode("gbk"), "gbk", "中文ABC".encode("gbk")),
+        # UTF-16 cannot carry stray bytes: such a datagram comes back as it came
+        (b"a\x00b\x00\x00\xd8", "utf-16-le", b"a\x00b\x00\x00\xd8"),
+        (b"\x00", "utf-16", b"\x00"),
+        (b"\x00\x01\x80", "ascii", b"\x00\x01\x80"),
     ],
 )
 def test_uppercase_bytes_and_encodings(data, encoding, expected):

@@ -687,6 +687,13 @@ class SocketLibrary:
                 f"Expected the connection to stay open for {seconds_text(wait)} but the "
                 f"peer {closed.how} it after {seconds_text(connection.age - started)}"
             )
+        except BufferFull as full:
+            self._fail(
+                f"Expected the connection to stay open for {seconds_text(wait)}, but after "
+                f"{seconds_text(connection.age - started)} {full.limit} unread bytes filled the "
+                f"receive buffer, so whether it stays open cannot be seen. They begin with "
+                f"{shown(full.pending[:SHOWN_BYTES], connection.encoding)}"
+            )
         except TransportError as error:
             self._fail(str(error))
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 CTIME = rb"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}"
 CTIME_LENGTH = 24
@@ -65,3 +67,18 @@ def assert_reply(name: str, reply: bytes, message: bytes) -> None:
     assert re.fullmatch(prefix_pattern(name) + re.escape(message), reply, re.DOTALL), (
         f"{name} answered {message!r} with {reply!r}"
     )
+
+
+def processes_working_in(folder: Path) -> list[str]:
+    """Live processes whose working directory is inside ``folder``: leftovers of a test."""
+    left = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cwd = os.readlink(f"/proc/{entry.name}/cwd")
+                command = Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if cwd.startswith(str(folder)):
+                left.append(f"{entry.name}: {command.decode(errors='replace')}")
+    return left

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grading.grade import namespaces_available
+from tests.conftest import processes_working_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASS = ROOT / "grading" / "examples" / "welcome_timeout"
@@ -106,20 +106,6 @@ def grade(out: Path, folders: list[Path], *options: str, timeout: float = 240):
 def summary(out: Path) -> dict[str, dict[str, str]]:
     with open(out / "summary.csv", newline="") as file:
         return {row["submission"]: row for row in csv.DictReader(file)}
-
-
-def processes_working_in(folder: Path) -> list[str]:
-    left = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                cwd = os.readlink(f"/proc/{entry.name}/cwd")
-                command = Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if cwd.startswith(str(folder)):
-                left.append(f"{entry.name}: {command.decode(errors='replace')}")
-    return left
 
 
 def assert_verdicts(out: Path, names: list[str]) -> None:

@@ -54,9 +54,11 @@ def test_uppercase_never_fails_and_keeps_undecodable_bytes(data, encoding):
     reply = uppercase(data, encoding)
     escaped = re.compile("[\udc00-\udcff]")
     original = data.decode(encoding, errors=PASS_THROUGH)
-    answered = reply.decode(encoding, errors=PASS_THROUGH)
-    # every byte that did not decode comes back, unchanged and in order
-    assert escaped.findall(answered) == escaped.findall(original)
+    if encoding == "utf-8":
+        # UTF-8 resynchronises, so a stray byte stays a stray byte next to any upper-cased
+        # text: every byte that did not decode comes back, unchanged and in order
+        answered = reply.decode(encoding, errors=PASS_THROUGH)
+        assert escaped.findall(answered) == escaped.findall(original)
     # valid text whose upper case the encoding can carry is simply upper-cased
     if not escaped.search(original):
         try:

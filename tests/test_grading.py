@@ -92,6 +92,9 @@ def grade(out: Path, folders: list[Path], *options: str, timeout: float = 240):
             "python3 server.py",
             "--outputdir",
             str(out),
+            # other test workers share the two cores; the default 16 jobs would crowd them
+            "--jobs",
+            "6",
             *options,
             *map(str, folders),
         ],

@@ -136,7 +136,7 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
             "--isolation",
             isolation,
             "--variable",
-            "READY_TIMEOUT:2s",
+            "READY_TIMEOUT:5s",
             *map(str, folders),
         ],
         cwd=ROOT,
@@ -150,7 +150,7 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
     assert summary[1:] == [
         "exits,0,8,0,0.0,did-not-start,exited with code 1 before listening on tcp port 50124: "
         "bad configuration",
-        "never_binds,0,8,0,0.0,did-not-start,did not listen on tcp port 50124 within 2s",
+        "never_binds,0,8,0,0.0,did-not-start,did not listen on tcp port 50124 within 5s",
         "stubborn,8,0,0,100.0,graded,",
     ]
     assert processes_working_in(tmp_path / "class") == []

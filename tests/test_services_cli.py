@@ -101,7 +101,8 @@ def test_signal_stops_the_server_with_exit_code_0(start, signum):
     port = int(read_line(process.stdout).rsplit(":", 1)[1])
     client = socket.create_connection(("127.0.0.1", port), timeout=5)  # an open conversation
     process.send_signal(signum)
-    assert process.wait(timeout=1) == 0
+    # It takes about 0.1 s; the bound is loose so that a loaded CI machine cannot flake it.
+    assert process.wait(timeout=5) == 0
     client.close()
 
 

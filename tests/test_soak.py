@@ -61,7 +61,8 @@ def test_thousand_clients(name):
         assert len(counts) == CLIENTS, "every client finished without an error"
         assert min(counts) > 0, "every client got answers"
         deadline = time.monotonic() + 30
-        while (len(os.listdir("/proc/self/fd")), threading.active_count()) != (fds, threads):
+        # more than before is a leak; fewer is an earlier test's thread finishing meanwhile
+        while len(os.listdir("/proc/self/fd")) > fds or threading.active_count() > threads:
             assert time.monotonic() < deadline, "threads or sockets left after the soak"
             time.sleep(0.05)  # bounded poll: conversation threads end on their own
     print(f"{name}: {CLIENTS} clients, {sum(counts)} round trips in {SECONDS:g}s")

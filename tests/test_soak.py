@@ -31,7 +31,7 @@ async def client(
             assert await asyncio.wait_for(reader.readexactly(len(BANNER)), 30) == BANNER
         prefix = b"Echo=>" if name == "echo" else b"OK..."
         sequence = 0
-        while time.monotonic() < until:
+        while sequence == 0 or time.monotonic() < until:  # late connectors still get one
             message = b"client %d message %d" % (number, sequence)
             writer.write(message)
             reply = await asyncio.wait_for(reader.readexactly(len(prefix + message)), 30)

@@ -183,7 +183,7 @@ def main() -> None:
             connected = statistics.median(run["connected"] for run in runs)
             print(
                 f"{behaviour + ' ' + kind:<24} RSS holding 1,000 idle clients: {rss:.1f} MB "
-                f"({connected:.0f} of them connected within {TIMEOUT:g} s)"
+                f"({connected:.0f} of them served within {TIMEOUT:g} s)"
             )
 
 

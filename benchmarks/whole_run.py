@@ -1,7 +1,8 @@
 """Wall time of the whole acceptance run: all six suites against the bundled servers.
 
-Plain ``robot`` against ``pabot`` (two processes, the longest suite first), both writing output.xml,
-log.html and report.html, as the README's main command does. Medians of the repeats.
+Plain ``robot`` against ``pabot`` (two processes, the longest suite first, no PabotLib),
+both writing output.xml, log.html and report.html, as the README's main command does.
+Medians of the repeats.
 Run: python benchmarks/whole_run.py [--repeat 3]
 """
 
@@ -53,6 +54,9 @@ def main() -> None:
                         sys.executable,
                         "-m",
                         "pabot.pabot",
+                        "--no-pabotlib",
+                        "--ordering",
+                        "suites/pabot_order.txt",
                         "--outputdir",
                         str(out / "pabot"),
                         "suites",

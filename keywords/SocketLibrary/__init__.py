@@ -138,8 +138,9 @@ class SocketLibrary:
     The lines are written in blocks, because each message in log.html costs about as
     much as a keyword call: just before a keyword fails (the conversation leading to the
     failure sits above the failure), when connections are closed (put `Close All
-    Connections` in the test teardown), and every 100 lines. Lines a test leaves behind
-    without closing its connections are written, marked, at the start of the next test.
+    Connections` in the test teardown) or servers stopped, and every 100 lines. Lines a
+    test leaves behind without closing its connections are written, marked, at the start
+    of the next test.
 
     = Failures =
 
@@ -786,6 +787,7 @@ class SocketLibrary:
         See also `Start Server` and `Stop All Servers`.
         """
         server = self._server(alias)
+        self._transcript.flush()  # the conversation comes before the server's end
         code = server.stop(to_seconds(grace))
         tail = server.output_tail()
         logger.info(
@@ -799,6 +801,7 @@ class SocketLibrary:
 
         | Suite Teardown | Stop All Servers |
         """
+        self._transcript.flush()
         for server in self._servers:
             if server.alive():
                 self._servers.switch(server)

@@ -34,7 +34,7 @@ from services.protocols import (
     welcome_reply,
 )
 from tests import peers
-from tests.conftest import CTIME, recv_exactly
+from tests.conftest import CTIME, recv_exactly, wait_until
 
 ENCODINGS = ["utf-8", "gbk", "latin-1", "utf-16"]
 PURE = settings(max_examples=300, deadline=None)
@@ -193,7 +193,4 @@ def test_fuzzing_leaves_no_threads_behind(servers):
     with socket.create_connection(servers["echo"], timeout=5) as sock:
         sock.sendall(b"ok")
         assert recv_exactly(sock, 8) == b"Echo=>ok"
-    deadline = time.monotonic() + 5
-    while threading.active_count() > baseline and time.monotonic() < deadline:
-        time.sleep(0.01)  # bounded poll: a finishing thread gives no signal to wait on
-    assert threading.active_count() <= baseline
+    wait_until(lambda: threading.active_count() <= baseline, what="conversation threads to end")

@@ -18,6 +18,7 @@ import pytest
 from SocketLibrary import SocketFailure, SocketLibrary
 
 from tests import peers
+from tests.conftest import wait_until
 
 TIMEOUT = 0.5
 CAP = 64 * 1024
@@ -147,12 +148,11 @@ def test_waiting_keyword_against_hostile_peer(peer, keyword):
     else:
         assert outcome is not None, f"{keyword} passed against {peer}"
         assert expected in outcome, outcome
-    deadline = time.monotonic() + 5
-    while open_fds() > fds or threading.active_count() > threads:  # more than before: a leak
-        assert time.monotonic() < deadline, (
-            f"leaked: fds {fds} -> {open_fds()}, threads {threads} -> {threading.active_count()}"
-        )
-        time.sleep(0.01)  # bounded poll: the peer's thread ends on its own schedule
+    # more sockets or threads than before is a leak (fewer: an earlier test's thread ended)
+    wait_until(
+        lambda: open_fds() <= fds and threading.active_count() <= threads,
+        what="the sockets and threads of the case to be released",
+    )
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])

@@ -106,15 +106,16 @@ def test_children_that_leave_the_process_group_are_stopped(lib, tmp_path):
     command = script(
         tmp_path,
         f"""
-    import os, signal, socket, time
+    import os, signal, socket
+    ready, told = os.pipe()
     if os.fork() == 0:
         os.setsid()
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         open({str(tmp_path / "child.pid")!r}, "w").write(str(os.getpid()))
+        os.write(told, b"!")
         while True:
             signal.pause()
-    while not os.path.exists({str(tmp_path / "child.pid")!r}):
-        time.sleep(0.01)
+    os.read(ready, 1)
     """
         + LISTEN_THEN
         + """

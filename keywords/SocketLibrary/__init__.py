@@ -187,10 +187,10 @@ class SocketLibrary:
         self._buffer_limit = buffer_limit
         self._connections: ConnectionCache[Connection] = ConnectionCache("No open connection.")
         self._servers: ConnectionCache[ManagedProcess] = ConnectionCache("No server started.")
+        self._transcript = Transcript()
         # Runs when Robot drops this suite's instance, or at exit: no server outlives its
         # suite by more than that, even without a teardown. (A library listener would do
         # it too, but costs every keyword call in the suite about 60 microseconds.)
-        self._transcript = Transcript()
         self._close = weakref.finalize(
             self, _clean_up, self._connections, self._servers, self._transcript
         )

@@ -18,6 +18,8 @@ from grading.grade import namespaces_available
 from tests.conftest import processes_working_in
 
 ROOT = Path(__file__).resolve().parent.parent
+# Fixed ports, as students use them, stay below the ephemeral range (32768-60999), so that
+# no client socket or port-0 server of a parallel test can be holding them.
 
 # A correct echo server on port 0 that ignores SIGTERM and leaves a daemon behind, which
 # also ignores SIGTERM and has left the process group and the session.
@@ -93,18 +95,18 @@ def test_suite_stops_a_server_that_ignores_term_and_its_daemon(tmp_path):
     [
         (
             NEVER_BINDS,
-            "server did not start: did not listen on tcp port 50123 within 1s\nIt printed nothing.",
+            "server did not start: did not listen on tcp port 18123 within 1s\nIt printed nothing.",
         ),
         (
             EXITS_AT_ONCE,
             "server did not start: exited with code 1 before listening on tcp port "
-            "50123\nIts output ends with:\nbad configuration",
+            "18123\nIts output ends with:\nbad configuration",
         ),
     ],
 )
 def test_suite_reports_why_a_server_did_not_start(tmp_path, body, reason):
     folder = submission(tmp_path / "broken", body)
-    result = run_echo_suite(folder, tmp_path / "out", PORT="50123", READY_TIMEOUT="1s")
+    result = run_echo_suite(folder, tmp_path / "out", PORT="18123", READY_TIMEOUT="1s")
     assert {test.message for test in result.suite.tests} == {
         f"Parent suite setup failed:\n{reason}"
     }
@@ -116,7 +118,7 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
     if isolation == "namespaces" and not namespaces_available()[0]:
         pytest.skip("no namespaces here")
     folders = [
-        submission(tmp_path / "class" / "stubborn", STUBBORN, port=50124),
+        submission(tmp_path / "class" / "stubborn", STUBBORN, port=18124),
         submission(tmp_path / "class" / "never_binds", NEVER_BINDS),
         submission(tmp_path / "class" / "exits", EXITS_AT_ONCE),
     ]
@@ -128,7 +130,7 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
             "--suite",
             "echo",
             "--port",
-            "50124",
+            "18124",
             "--cmd",
             f"{sys.executable} server.py",
             "--outputdir",
@@ -148,9 +150,9 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
     assert result.returncode == 0, result.stderr
     summary = (tmp_path / "out" / "summary.csv").read_text().splitlines()
     assert summary[1:] == [
-        "exits,0,8,0,0.0,did-not-start,exited with code 1 before listening on tcp port 50124: "
+        "exits,0,8,0,0.0,did-not-start,exited with code 1 before listening on tcp port 18124: "
         "bad configuration",
-        "never_binds,0,8,0,0.0,did-not-start,did not listen on tcp port 50124 within 5s",
+        "never_binds,0,8,0,0.0,did-not-start,did not listen on tcp port 18124 within 5s",
         "stubborn,8,0,0,100.0,graded,",
     ]
     assert processes_working_in(tmp_path / "class") == []

@@ -214,12 +214,12 @@ def test_reference_passes_in_the_time_zone_that_catches_utc(tmp_path):
 
 def test_server_that_does_not_start_fails_every_test_quickly(tmp_path):
     command = f"{sys.executable} -c \"import sys; print('SyntaxError: oops'); sys.exit(1)\""
-    result = run_suite("echo", tmp_path, {"SERVER_CMD": command, "PORT": "50007"})
+    result = run_suite("echo", tmp_path, {"SERVER_CMD": command, "PORT": "18007"})
     assert failed(result) == set(suite_test_names("echo"))
     message = result.suite.tests[0].message
     assert message.startswith(
         "Parent suite setup failed:\nserver did not start: exited with "
-        "code 1 before listening on tcp port 50007"
+        "code 1 before listening on tcp port 18007"
     )
     assert message.endswith("SyntaxError: oops")
     assert result.suite.elapsed_time.total_seconds() < 10

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
-import threading
 
 from .behaviours import BEHAVIOURS
 from .runner import Server
 
 EXIT_CANNOT_LISTEN = 2
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,12 +78,17 @@ def list_behaviours() -> str:
 
 def serve_until_signalled(server: Server) -> None:
     """Announce readiness on stdout, then serve until SIGTERM or SIGINT."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with server:
+    # The kernel may deliver the signal to any thread, and Python runs handlers only when
+    # the main thread executes bytecode: a main thread asleep on a lock would never see it.
+    # The interpreter writes every handled signal to the wakeup socket, waking recv().
+    woken, wakeup = socket.socketpair()
+    wakeup.setblocking(False)
+    signal.set_wakeup_fd(wakeup.fileno())
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda *_: None)
+    with woken, wakeup, server:
         print(server.listening_line, flush=True)
-        stop.wait()
+        woken.recv(1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import selectors
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from services import BEHAVIOURS
+from services.protocols import BANNER
 from tests.conftest import recv_exactly
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +104,27 @@ def test_signal_stops_the_server_with_exit_code_0(start, signum):
     client = socket.create_connection(("127.0.0.1", port), timeout=5)  # an open conversation
     process.send_signal(signum)
     # It takes about 0.1 s; the bound is loose so that a loaded CI machine cannot flake it.
+    assert process.wait(timeout=5) == 0
+    client.close()
+
+
+def send_signal_to_thread(pid: int, tid: int, signum: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.tgkill(pid, tid, signum) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill {pid} {tid}")
+
+
+@pytest.mark.parametrize("thread", [0, 1, 2], ids=["main", "other-1", "other-2"])
+def test_a_stop_signal_delivered_to_any_thread_stops_the_server(start, thread):
+    # A process-directed signal lands on whichever thread the kernel picks; aim it instead.
+    process = start("banner_echo", "--port", "0")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    recv_exactly(client, len(BANNER))  # the conversation's thread is running
+    others = sorted(int(task.name) for task in Path(f"/proc/{process.pid}/task").iterdir())
+    others.remove(process.pid)
+    assert len(others) == 2, others  # the serving thread and the conversation's
+    send_signal_to_thread(process.pid, [process.pid, *others][thread], signal.SIGTERM)
     assert process.wait(timeout=5) == 0
     client.close()
 

@@ -1,18 +1,30 @@
 """``python -m grading --suite NAME --port P --cmd CMD --outputdir OUT [options] DIR...``
 
 and ``python -m grading merge --outputdir MERGED OUT...`` for sharded runs.
-Exit code 0 means grading completed, whatever the scores; 2 is a usage error.
+Exit code 0 means grading completed, whatever the scores; 2 is a usage error; 130 means
+Ctrl-C or SIGTERM stopped it, after killing the running jobs and summarising what was graded.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
-from .grade import Settings, default_jobs, grade_all, merge, namespaces_available, shard
+from .grade import (
+    INTERRUPTED,
+    Interrupted,
+    Settings,
+    default_jobs,
+    grade_all,
+    merge,
+    namespaces_available,
+    shard,
+)
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
+EXIT_INTERRUPTED = 130
 
 
 def grade_parser() -> argparse.ArgumentParser:
@@ -141,7 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         output_mb=args.output_limit,
         isolate=isolate,
     )
-    verdicts = grade_all(submissions, settings)
+    # A stopped CI job sends SIGTERM: treat it as Ctrl-C, so that no job outlives the grader.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        verdicts = grade_all(submissions, settings)
+    except Interrupted as interruption:
+        finished = sum(v.status != INTERRUPTED for v in interruption.verdicts)
+        print(
+            f"\nInterrupted: {finished} of {len(interruption.verdicts)} submissions finished; "
+            f"the rest were stopped: {settings.outputdir}/summary.html"
+        )
+        return EXIT_INTERRUPTED
     graded = sum(verdict.status == "graded" for verdict in verdicts)
     print(f"{len(verdicts)} submissions, {graded} graded: {settings.outputdir}/summary.html")
     return 0

@@ -15,13 +15,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from keywords.SocketLibrary.processes import ManagedProcess
 
-from .report import Verdict, combined_report, read_verdict, suite_requirements, write_summary
+from .report import (
+    VERDICT_FILES,
+    Verdict,
+    combined_report,
+    read_verdict,
+    suite_requirements,
+    write_summary,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = ROOT / "grading" / "sandbox.py"
@@ -39,6 +46,10 @@ NAMESPACES = [
 TIMED_OUT = 124
 # Time for robot to write its results after the time limit, and for the backstop after.
 GRACE_SECONDS = 15
+# Python runs signal handlers in the main thread only, when it runs bytecode; a bounded
+# wait for results lets Ctrl-C in even when the kernel hands the signal to a worker.
+SIGNAL_CHECK_SECONDS = 0.2
+INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -106,12 +117,60 @@ def server_command(settings: Settings, directory: Path) -> str:
     return f"{shlex.join(limits)} {student}"
 
 
-def grade_one(directory: Path, settings: Settings) -> Verdict:
+class Batch:
+    """The jobs in flight, so that an interrupted batch can stop them all at once."""
+
+    def __init__(self) -> None:
+        self.interrupted = threading.Event()
+        self._running: set[ManagedProcess] = set()
+        self._lock = threading.Lock()
+
+    def start(self, command: list[str], output: Path) -> ManagedProcess | None:
+        """Start a job, unless the batch was interrupted."""
+        with self._lock:
+            if self.interrupted.is_set():
+                return None
+            job = ManagedProcess(command, output, cwd=ROOT)
+            self._running.add(job)
+            return job
+
+    def finish(self, job: ManagedProcess) -> None:
+        job.stop(grace=2)  # whatever is left, wherever it moved
+        with self._lock:
+            self._running.discard(job)
+
+    def interrupt(self) -> None:
+        """Start no more jobs and kill the running ones."""
+        with self._lock:
+            self.interrupted.set()
+            running = list(self._running)
+        for job in running:
+            job.stop(grace=0)
+
+
+class Interrupted(Exception):
+    """Grading stopped early (Ctrl-C or SIGTERM); ``verdicts`` covers every submission."""
+
+    def __init__(self, verdicts: list[Verdict]) -> None:
+        super().__init__("grading was interrupted")
+        self.verdicts = verdicts
+
+
+def interrupted(directory: Path) -> Verdict:
+    return Verdict(directory.name, INTERRUPTED, "not graded: the batch was interrupted")
+
+
+def clear_earlier_results(out: Path) -> None:
+    """Nothing from an earlier run may pass for this run's, should this one be stopped."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (*out.glob("server-*.log"), out / "output.xml", *map(out.joinpath, VERDICT_FILES)):
+        stale.unlink(missing_ok=True)
+
+
+def grade_one(directory: Path, settings: Settings, batch: Batch) -> Verdict:
+    """Grade one submission; its verdict is saved unless ``batch`` was interrupted."""
     name = directory.name
     out = settings.outputdir / name
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in (*out.glob("server-*.log"), out / "output.xml"):
-        stale.unlink(missing_ok=True)
     robot = [
         sys.executable,
         "-m",
@@ -146,15 +205,17 @@ def grade_one(directory: Path, settings: Settings) -> Verdict:
     if settings.isolate:
         sandbox = [*NAMESPACES, *sandbox, "--loopback"]
     started = time.monotonic()
-    job = ManagedProcess(
-        [*sandbox, "--", *robot, str(settings.suite_file)], out / "grading.log", cwd=ROOT
-    )
+    job = batch.start([*sandbox, "--", *robot, str(settings.suite_file)], out / "grading.log")
+    if job is None:
+        return interrupted(directory)
     try:
         code = job.popen.wait(timeout=settings.time_limit + 2 * GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         code = TIMED_OUT
     finally:
-        job.stop(grace=2)  # whatever is left, wherever it moved
+        batch.finish(job)
+    if batch.interrupted.is_set():
+        return interrupted(directory)
     notes = []
     flooded = [
         log.name
@@ -213,25 +274,40 @@ def grade_all(
         )
         jobs = 1
     progress = Progress(len(submissions))
-    verdicts = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(grade_one, directory, settings) for directory in submissions]
-        for future in as_completed(futures):
-            verdict = future.result()
-            verdicts.append(verdict)
-            progress.update(verdict)
+    for path in submissions:
+        clear_earlier_results(settings.outputdir / path.name)
+    batch = Batch()
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = {pool.submit(grade_one, path, settings, batch): path for path in submissions}
+    try:
+        pending: set[Future] = set(futures)
+        while pending:
+            done, pending = wait(pending, SIGNAL_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                progress.update(future.result())
+    except KeyboardInterrupt:
+        batch.interrupt()
+    finally:
+        pool.shutdown(cancel_futures=True)
+    verdicts = [
+        interrupted(path) if future.cancelled() else future.result()
+        for future, path in futures.items()
+    ]
+    graded = [verdict for verdict in verdicts if verdict.status != INTERRUPTED]
     title = f"{settings.suite}: {len(verdicts)} submissions"
     write_summary(
         verdicts,
         settings.outputdir,
-        {v.submission: f"{v.submission}/report.html" for v in verdicts},
+        {v.submission: f"{v.submission}/report.html" for v in graded},
         title,
     )
     combined_report(
-        [settings.outputdir / v.submission / "output.xml" for v in verdicts],
+        [settings.outputdir / v.submission / "output.xml" for v in graded],
         settings.outputdir,
         title,
     )
+    if batch.interrupted.is_set():
+        raise Interrupted(verdicts)
     return verdicts
 
 

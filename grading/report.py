@@ -19,6 +19,7 @@ from robot.rebot import rebot
 
 DID_NOT_START = "server did not start: "
 CSV_COLUMNS = ["submission", "passed", "failed", "skipped", "score", "status", "reason"]
+VERDICT_FILES = ("verdict.json", "results.json")  # ours, and Gradescope's
 
 
 @dataclass
@@ -32,7 +33,7 @@ class TestOutcome:
 @dataclass
 class Verdict:
     submission: str
-    status: str  # graded, did-not-start, timed-out or error
+    status: str  # graded, did-not-start, timed-out, error or interrupted
     reason: str = ""
     tests: list[TestOutcome] = field(default_factory=list)
     seconds: float = 0.0
@@ -58,12 +59,9 @@ class Verdict:
         }
 
     def save(self, directory: Path) -> None:
-        (directory / "verdict.json").write_text(
-            json.dumps(asdict(self), indent=2, ensure_ascii=False)
-        )
-        (directory / "results.json").write_text(
-            json.dumps(gradescope(self), indent=2, ensure_ascii=False)
-        )
+        ours, gradescopes = (directory / name for name in VERDICT_FILES)
+        ours.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False))
+        gradescopes.write_text(json.dumps(gradescope(self), indent=2, ensure_ascii=False))
 
     @classmethod
     def load(cls, directory: Path) -> Verdict:
@@ -243,7 +241,7 @@ th {{ cursor: pointer; background: #f4f4f4; user-select: none; }}
 th::after {{ content: " \\2195"; color: #aaa; }}
 .bar {{ display: inline-block; width: 8em; height: .8em; background: #eee; }}
 .bar span {{ display: block; height: 100%; background: #3a8f3a; }}
-tr.did-not-start td, tr.timed-out td, tr.error td {{ background: #fff3f0; }}
+tr.did-not-start td, tr.timed-out td, tr.error td, tr.interrupted td {{ background: #fff3f0; }}
 </style></head><body>
 <h1>{title}</h1>
 <p>{count} submissions, {graded} graded, mean score of the graded ones {mean}.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from grading.grade import namespaces_available
-from tests.conftest import processes_working_in
+from tests.conftest import processes_working_in, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASS = ROOT / "grading" / "examples" / "welcome_timeout"
@@ -78,18 +80,23 @@ def copy_class(tmp_path: Path, names: list[str] | None = None) -> list[Path]:
     return folders
 
 
+GRADE = [
+    sys.executable,
+    "-m",
+    "grading",
+    "--suite",
+    "welcome_timeout",
+    "--port",
+    "8001",
+    "--cmd",
+    "python3 server.py",
+]
+
+
 def grade(out: Path, folders: list[Path], *options: str, timeout: float = 240):
     return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "grading",
-            "--suite",
-            "welcome_timeout",
-            "--port",
-            "8001",
-            "--cmd",
-            "python3 server.py",
+            *GRADE,
             "--outputdir",
             str(out),
             # other test workers share the two cores; the default 16 jobs would crowd them
@@ -239,6 +246,37 @@ def test_time_limit(tmp_path):
     assert row["status"] == "timed-out"
     assert row["reason"] == "stopped at the 3s time limit"
     assert int(row["passed"]) + int(row["failed"]) == 9, "robot still wrote its results"
+    assert processes_working_in(tmp_path / "class") == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_grading_kills_its_jobs_and_summarises_what_finished(tmp_path, signum):
+    folders = copy_class(tmp_path, ["alice", "bob_slow", "erin_no_timeout"])
+    stale = tmp_path / "out" / "erin_no_timeout"
+    stale.mkdir(parents=True)
+    (stale / "verdict.json").write_text("{}")  # from an earlier run
+    grader = subprocess.Popen(
+        [*GRADE, "--outputdir", str(tmp_path / "out"), "--jobs", "2", *map(str, folders)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: processes_working_in(tmp_path / "class"), 60, "a server runs")
+        grader.send_signal(signum)
+        output, _ = grader.communicate(timeout=30)
+    finally:
+        if grader.poll() is None:
+            os.killpg(grader.pid, signal.SIGKILL)
+            grader.wait()
+    assert grader.returncode == 130, output
+    assert "Interrupted: 0 of 3 submissions finished" in output
+    rows = summary(tmp_path / "out")
+    assert {row["status"] for row in rows.values()} == {"interrupted"}, rows
+    assert rows["erin_no_timeout"]["reason"] == "not graded: the batch was interrupted"
+    assert list((tmp_path / "out").glob("*/verdict.json")) == []
     assert processes_working_in(tmp_path / "class") == []
 
 

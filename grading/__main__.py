@@ -8,7 +8,6 @@ Ctrl-C or SIGTERM stopped it, after killing the running jobs and summarising wha
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -153,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         output_mb=args.output_limit,
         isolate=isolate,
     )
-    # A stopped CI job sends SIGTERM: treat it as Ctrl-C, so that no job outlives the grader.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         verdicts = grade_all(submissions, settings)
     except Interrupted as interruption:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,7 @@ GRACE_SECONDS = 15
 # Python runs signal handlers in the main thread only, when it runs bytecode; a bounded
 # wait for results lets Ctrl-C in even when the kernel hands the signal to a worker.
 SIGNAL_CHECK_SECONDS = 0.2
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 INTERRUPTED = "interrupted"
 
 
@@ -122,8 +125,25 @@ class Batch:
 
     def __init__(self) -> None:
         self.interrupted = threading.Event()
+        # Set by a signal handler, so a plain flag: a handler that takes a lock can
+        # deadlock with the code it interrupted, and a raised KeyboardInterrupt can leave
+        # a future's lock held.
+        self.stop_requested = False
         self._running: set[ManagedProcess] = set()
         self._lock = threading.Lock()
+
+    def request_stop(self, *_: object) -> None:
+        self.stop_requested = True
+
+    @contextmanager
+    def stopped_by_signals(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM (a cancelled CI job) request a stop while this lasts."""
+        previous = {signum: signal.signal(signum, self.request_stop) for signum in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def start(self, command: list[str], output: Path) -> ManagedProcess | None:
         """Start a job, unless the batch was interrupted."""
@@ -279,16 +299,17 @@ def grade_all(
     batch = Batch()
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = {pool.submit(grade_one, path, settings, batch): path for path in submissions}
-    try:
-        pending: set[Future] = set(futures)
-        while pending:
-            done, pending = wait(pending, SIGNAL_CHECK_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                progress.update(future.result())
-    except KeyboardInterrupt:
-        batch.interrupt()
-    finally:
-        pool.shutdown(cancel_futures=True)
+    with batch.stopped_by_signals():
+        try:
+            pending: set[Future] = set(futures)
+            while pending and not batch.stop_requested:
+                done, pending = wait(pending, SIGNAL_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    progress.update(future.result())
+            if batch.stop_requested:
+                batch.interrupt()
+        finally:
+            pool.shutdown(cancel_futures=True)
     verdicts = [
         interrupted(path) if future.cancelled() else future.result()
         for future, path in futures.items()

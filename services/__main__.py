@@ -76,19 +76,32 @@ def list_behaviours() -> str:
     )
 
 
-def serve_until_signalled(server: Server) -> None:
+class StopSignals:
+    """Catches SIGTERM and SIGINT from creation on; ``wait()`` returns once one came.
+
+    Create it before binding: a server that is seen listening must already survive a stop
+    signal and exit 0.
+    """
+
+    def __init__(self) -> None:
+        # The kernel may deliver the signal to any thread, and Python runs handlers only
+        # when the main thread executes bytecode; one asleep on a lock would never see it.
+        # The interpreter writes every handled signal to the wakeup socket, waking recv().
+        self._woken, self._wakeup = socket.socketpair()
+        self._wakeup.setblocking(False)
+        signal.set_wakeup_fd(self._wakeup.fileno())
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda *_: None)
+
+    def wait(self) -> None:
+        self._woken.recv(1)
+
+
+def serve_until_signalled(server: Server, stop_signals: StopSignals) -> None:
     """Announce readiness on stdout, then serve until SIGTERM or SIGINT."""
-    # The kernel may deliver the signal to any thread, and Python runs handlers only when
-    # the main thread executes bytecode: a main thread asleep on a lock would never see it.
-    # The interpreter writes every handled signal to the wakeup socket, waking recv().
-    woken, wakeup = socket.socketpair()
-    wakeup.setblocking(False)
-    signal.set_wakeup_fd(wakeup.fileno())
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, lambda *_: None)
-    with woken, wakeup, server:
+    with server:
         print(server.listening_line, flush=True)
-        woken.recv(1)
+        stop_signals.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format=f"%(asctime)s {args.name} %(message)s"
     )
+    stop_signals = StopSignals()
     try:
         server = Server(args.name, args.host, args.port, **options)
     except (OSError, ValueError) as error:
@@ -113,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_CANNOT_LISTEN
 
-    serve_until_signalled(server)
+    serve_until_signalled(server, stop_signals)
     return 0
 
 

@@ -12,7 +12,7 @@ import pytest
 from SocketLibrary import SocketFailure, SocketLibrary
 from SocketLibrary.processes import processes_with_token
 
-from tests.conftest import recv_exactly
+from tests.conftest import recv_exactly, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -52,7 +52,8 @@ LISTEN_THEN = """
 
 def test_reference_server_on_port_0(lib):
     port = lib.start_server(f"{PYTHON} -m services echo --port 0", 0, cwd=str(ROOT))
-    assert "LISTENING tcp 127.0.0.1:" in lib.get_server_output()
+    # Ready means listening; the server prints its LISTENING line a moment after.
+    wait_until(lambda: f"LISTENING tcp 127.0.0.1:{port}" in lib.get_server_output())
     lib.open_tcp_connection("127.0.0.1", port)
     lib.send("hi")
     lib.reply_should_be("Echo=>hi")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services import BEHAVIOURS, Server
-from services.__main__ import serve_until_signalled
+from services.__main__ import StopSignals, serve_until_signalled
 from services.protocols import (
     ACK_TEXT,
     BANNER,
@@ -391,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     options = {"idle_timeout": args.idle_timeout} if variant.behaviour == "welcome_timeout" else {}
     protocol = variant.protocol(args.idle_timeout) if variant.protocol else None
+    stop_signals = StopSignals()
     server = Server(
         variant.behaviour,
         args.host,
@@ -399,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         handler=variant.handler,
         **options,
     )
-    serve_until_signalled(server)
+    serve_until_signalled(server, stop_signals)
     return 0
 
 

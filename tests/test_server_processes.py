@@ -263,7 +263,8 @@ def test_cwd_and_env(lib, tmp_path):
     """,
     )
     lib.start_server(command, 0, cwd=str(tmp_path), env={"GREETING": "hello"})
-    assert lib.get_server_output().splitlines()[-1] == f"{tmp_path} hello"
+    # printed after it listens, so it may come a moment after Start Server returns
+    wait_until(lambda: lib.get_server_output().endswith(f"{tmp_path} hello"))
 
 
 def test_suite_end_stops_servers_left_running(tmp_path):

@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from services import serve
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from services import serve  # noqa: E402
 
 HEADER = """\
 *** Settings ***
-Library           {root}/keywords/SocketLibrary/
+Library           SocketLibrary
 Suite Setup       Open UDP Connection    ${{HOST}}    ${{PORT}}
 Suite Teardown    Close All Connections
 Test Template     Sentence Should Come Back In Uppercase

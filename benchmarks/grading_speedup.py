@@ -17,10 +17,10 @@ import time
 from itertools import cycle, islice
 from pathlib import Path
 
+from grading.grade import default_jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "grading" / "examples" / "welcome_timeout").iterdir())
-sys.path.insert(0, str(ROOT))
-from grading.grade import default_jobs  # noqa: E402
 
 
 def make_class(folder: Path, size: int) -> list[Path]:

@@ -21,13 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from services import serve
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from services import serve  # noqa: E402
 
 SUITE = """\
 *** Settings ***
-Library    {root}/keywords/SocketLibrary/
+Library    SocketLibrary
 Library    Telnet
 Library    {here}/floor.py
 

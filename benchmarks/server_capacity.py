@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from SocketLibrary.processes import ManagedProcess
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from keywords.SocketLibrary.processes import ManagedProcess  # noqa: E402
 
 BANNER = b"Welcome to the server. Type something and hit enter\n"
 PREFIX = {"echo": b"Echo=>", "banner_echo": b"OK..."}

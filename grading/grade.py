@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keywords.SocketLibrary.processes import ManagedProcess
+from SocketLibrary.processes import ManagedProcess
 
 from .report import (
     VERDICT_FILES,

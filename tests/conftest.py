@@ -1,84 +1,17 @@
-"""Helpers shared by the tests: bounded socket reads and bounded polls."""
+"""Fixtures shared by the tests. Helper functions live in ``tests.helpers``."""
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Iterator
 
-CTIME = rb"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}"
-CTIME_LENGTH = 24
+import pytest
+
+from SocketLibrary import SocketLibrary
+from tests.helpers import keyword_library
 
 
-def recv_exactly(sock: socket.socket, count: int, timeout: float = 5.0) -> bytes:
-    """Read exactly ``count`` bytes however the stream is segmented, or fail."""
-    deadline = time.monotonic() + timeout
-    data = bytearray()
-    while len(data) < count:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        chunk = sock.recv(count - len(data))
-        assert chunk, f"peer closed after {bytes(data)!r}, {count - len(data)} bytes short"
-        data += chunk
-    return bytes(data)
-
-
-def recv_until_closed(sock: socket.socket, timeout: float = 5.0) -> bytes:
-    deadline = time.monotonic() + timeout
-    data = bytearray()
-    while True:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        chunk = sock.recv(65536)
-        if not chunk:
-            return bytes(data)
-        data += chunk
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    """A bounded poll for state that offers no signal to wait on (thread counts, /proc)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.01)
-
-
-def tcp_connect(address: tuple[str, int], timeout: float = 5.0) -> socket.socket:
-    return socket.create_connection(address, timeout=timeout)
-
-
-def reset(sock: socket.socket) -> None:
-    """Close with an RST instead of a FIN (SO_LINGER on, zero timeout)."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    sock.close()
-
-
-def prefix_pattern(name: str) -> bytes:
-    """The regexp of what a stream behaviour puts before each chunk it answers."""
-    return {"echo": rb"Echo=>", "banner_echo": rb"OK\.\.\.", "timestamp": CTIME}[name]
-
-
-def reply_length(name: str, message: bytes) -> int:
-    return {"echo": 6, "banner_echo": 5, "timestamp": CTIME_LENGTH}[name] + len(message)
-
-
-def assert_reply(name: str, reply: bytes, message: bytes) -> None:
-    assert re.fullmatch(prefix_pattern(name) + re.escape(message), reply, re.DOTALL), (
-        f"{name} answered {message!r} with {reply!r}"
-    )
-
-
-def processes_working_in(folder: Path) -> list[str]:
-    """Live processes whose working directory is inside ``folder``: leftovers of a test."""
-    left = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                cwd = os.readlink(f"/proc/{entry.name}/cwd")
-                command = Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if cwd.startswith(str(folder)):
-                left.append(f"{entry.name}: {command.decode(errors='replace')}")
-    return left
+@pytest.fixture
+def lib() -> Iterator[SocketLibrary]:
+    """A keyword library with a 2 s default timeout, closed like a suite's teardown."""
+    with keyword_library(timeout="2s") as library:
+        yield library

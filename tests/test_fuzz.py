@@ -18,7 +18,6 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from SocketLibrary import SocketLibrary
 
 from services import serve
 from services.protocols import (
@@ -34,7 +33,7 @@ from services.protocols import (
     welcome_reply,
 )
 from tests import peers
-from tests.conftest import CTIME, recv_exactly, wait_until
+from tests.helpers import CTIME, keyword_library, recv_exactly, wait_until
 
 ENCODINGS = ["utf-8", "gbk", "latin-1", "utf-16"]
 PURE = settings(max_examples=300, deadline=None)
@@ -176,15 +175,14 @@ def test_library_reassembles_any_segmentation(texts, cuts, pauses):
     stream = "".join(texts).encode()
     points = sorted({0, len(stream), *(cut % (len(stream) + 1) for cut in cuts)})
     pieces = [stream[a:b] for a, b in itertools.pairwise(points)]
-    library = SocketLibrary(timeout="5s")
-    try:
-        with peers.peer(peers.sends(*pieces, interval=0.002 if pauses else 0)) as address:
-            library.open_tcp_connection(*address)
-            for text in texts:
-                library.reply_should_be(text)
-            library.no_reply_within("0s")
-    finally:
-        library._close()
+    with (
+        keyword_library(timeout="5s") as library,
+        peers.peer(peers.sends(*pieces, interval=0.002 if pauses else 0)) as address,
+    ):
+        library.open_tcp_connection(*address)
+        for text in texts:
+            library.reply_should_be(text)
+        library.no_reply_within("0s")
 
 
 def test_fuzzing_leaves_no_threads_behind(servers):

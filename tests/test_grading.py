@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 
 from grading.grade import namespaces_available
-from tests.conftest import processes_working_in, wait_until
+from tests.helpers import ROOT, processes_working_in, run_grader, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
+# Starts processes: left out of the quick loop, pytest -m "not slow".
+pytestmark = pytest.mark.slow
+
 CLASS = ROOT / "grading" / "examples" / "welcome_timeout"
 NAMESPACES, WHY = namespaces_available()
 needs_namespaces = pytest.mark.skipif(not NAMESPACES, reason=f"no namespaces here: {WHY}")
@@ -80,36 +82,13 @@ def copy_class(tmp_path: Path, names: list[str] | None = None) -> list[Path]:
     return folders
 
 
-GRADE = [
-    sys.executable,
-    "-m",
-    "grading",
-    "--suite",
-    "welcome_timeout",
-    "--port",
-    "8001",
-    "--cmd",
-    "python3 server.py",
-]
+GRADE = ["--suite", "welcome_timeout", "--port", "8001", "--cmd", "python3 server.py"]
 
 
 def grade(out: Path, folders: list[Path], *options: str, timeout: float = 240):
-    return subprocess.run(
-        [
-            *GRADE,
-            "--outputdir",
-            str(out),
-            # other test workers share the two cores; the default 16 jobs would crowd them
-            "--jobs",
-            "6",
-            *options,
-            *map(str, folders),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    # other test workers share the two cores; the default 16 jobs would crowd them
+    return run_grader(
+        *GRADE, "--outputdir", out, "--jobs", "6", *options, *folders, timeout=timeout
     )
 
 
@@ -214,22 +193,8 @@ def test_shards_merged_equal_the_unsharded_run(tmp_path):
         "frank_one_at_a_time",
         "hank_never_binds",
     ]
-    merged = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grading",
-            "merge",
-            "--outputdir",
-            str(tmp_path / "merged"),
-            str(tmp_path / "shard1"),
-            str(tmp_path / "shard2"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    merged = run_grader(
+        "merge", "--outputdir", tmp_path / "merged", tmp_path / "shard1", tmp_path / "shard2"
     )
     assert merged.returncode == 0, merged.stderr
     assert summary(tmp_path / "merged") == summary(tmp_path / "whole")
@@ -256,7 +221,17 @@ def test_interrupted_grading_kills_its_jobs_and_summarises_what_finished(tmp_pat
     stale.mkdir(parents=True)
     (stale / "verdict.json").write_text("{}")  # from an earlier run
     grader = subprocess.Popen(
-        [*GRADE, "--outputdir", str(tmp_path / "out"), "--jobs", "2", *map(str, folders)],
+        [
+            sys.executable,
+            "-m",
+            "grading",
+            *GRADE,
+            "--outputdir",
+            str(tmp_path / "out"),
+            "--jobs",
+            "2",
+            *map(str, folders),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

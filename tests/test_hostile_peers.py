@@ -15,10 +15,10 @@ import threading
 import time
 
 import pytest
-from SocketLibrary import SocketFailure, SocketLibrary
 
+from SocketLibrary import SocketFailure, SocketLibrary
 from tests import peers
-from tests.conftest import wait_until
+from tests.helpers import keyword_library, wait_until
 
 TIMEOUT = 0.5
 CAP = 64 * 1024
@@ -126,9 +126,11 @@ def call(library: SocketLibrary, keyword: str, args: tuple) -> None:
 @pytest.mark.parametrize("peer", PEERS)
 def test_waiting_keyword_against_hostile_peer(peer, keyword):
     fds, threads = open_fds(), threading.active_count()
-    library = SocketLibrary(timeout="5s", buffer_limit=CAP)
     expected = EXPECTED[peer][keyword]
-    with peers.peer(PEERS[peer]) as address:
+    with (
+        peers.peer(PEERS[peer]) as address,
+        keyword_library(timeout="5s", buffer_limit=CAP) as library,
+    ):
         library.open_tcp_connection(*address)
         if peer == "reset":
             library.send("provoke")
@@ -140,7 +142,6 @@ def test_waiting_keyword_against_hostile_peer(peer, keyword):
             outcome = str(failure)
         waited = time.monotonic() - started
         pending = len(library._connections.current.pending)
-        library._close()
     assert waited <= TIMEOUT + 0.5, f"{keyword} took {waited:.2f}s"
     assert pending <= CAP
     if expected is PASSES:
@@ -163,17 +164,18 @@ def test_refused(transport):
     ) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    library = SocketLibrary(timeout=f"{TIMEOUT}s")
-    started = time.monotonic()
-    with pytest.raises(SocketFailure, match=re.escape(f"Connection refused by 127.0.0.1:{port}")):
-        if transport == "tcp":
-            library.open_tcp_connection("127.0.0.1", port)
-        else:
-            library.open_udp_connection("127.0.0.1", port)
-            library.send("anyone?")
-            library.reply_should_be("ANYONE?")
-    assert time.monotonic() - started <= TIMEOUT + 0.5
-    library._close()
+    with keyword_library(timeout=f"{TIMEOUT}s") as library:
+        started = time.monotonic()
+        with pytest.raises(
+            SocketFailure, match=re.escape(f"Connection refused by 127.0.0.1:{port}")
+        ):
+            if transport == "tcp":
+                library.open_tcp_connection("127.0.0.1", port)
+            else:
+                library.open_udp_connection("127.0.0.1", port)
+                library.send("anyone?")
+                library.reply_should_be("ANYONE?")
+        assert time.monotonic() - started <= TIMEOUT + 0.5
     assert open_fds() == fds
 
 
@@ -182,9 +184,9 @@ def test_udp_datagram_from_a_wrong_address_is_not_a_reply():
     with (
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server,
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as intruder,
+        keyword_library(timeout=f"{TIMEOUT}s") as library,
     ):
         server.bind(("127.0.0.1", 0))
-        library = SocketLibrary(timeout=f"{TIMEOUT}s")
         library.open_udp_connection(*server.getsockname())
         library.send("question")
         client_address = server.recvfrom(100)[1]
@@ -195,5 +197,4 @@ def test_udp_datagram_from_a_wrong_address_is_not_a_reply():
         assert time.monotonic() - started <= TIMEOUT + 0.5
         server.sendto(b"ANSWER", client_address)  # the server's own reply still counts
         library.reply_should_be("ANSWER")
-        library._close()
     assert open_fds() == fds

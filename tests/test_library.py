@@ -8,20 +8,14 @@ from pathlib import Path
 
 import pytest
 from robot.libdoc import LibraryDocumentation
-from SocketLibrary import SocketFailure, SocketLibrary
 
 from services import serve
 from services.protocols import ACK_TEXT, BANNER
+from SocketLibrary import SocketFailure
 from tests import peers
+from tests.helpers import keyword_library
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def lib():
-    library = SocketLibrary(timeout="2s")
-    yield library
-    library._close()
 
 
 def fails(call, *args, limit: float, **kwargs) -> str:
@@ -351,15 +345,14 @@ def test_coalesced_lines(lib):
 
 
 def test_flood_is_bounded_by_the_buffer_limit(lib):
-    small = SocketLibrary(timeout="5s", buffer_limit=100_000)
-    try:
-        with peers.peer(peers.floods) as address:
-            small.open_tcp_connection(*address)
-            message = fails(small.receive_until, "never", limit=5)
-            connection = small._connections.current
-            assert len(connection.pending) == 100_000
-    finally:
-        small._close()
+    with (
+        keyword_library(timeout="5s", buffer_limit=100_000) as small,
+        peers.peer(peers.floods) as address,
+    ):
+        small.open_tcp_connection(*address)
+        message = fails(small.receive_until, "never", limit=5)
+        connection = small._connections.current
+        assert len(connection.pending) == 100_000
     assert message.startswith(
         "Expected 'never' but received 100000 bytes without a match; "
         "the receive buffer is full. They begin with 'xxxx"

@@ -6,7 +6,6 @@ in test_server_processes.py.) Each server runs in its own temporary folder, and 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,9 +14,11 @@ import pytest
 from robot.api import ExecutionResult
 
 from grading.grade import namespaces_available
-from tests.conftest import processes_working_in
+from tests.helpers import processes_working_in, run_grader, run_robot
 
-ROOT = Path(__file__).resolve().parent.parent
+# Starts processes: left out of the quick loop, pytest -m "not slow".
+pytestmark = pytest.mark.slow
+
 # Fixed ports, as students use them, stay below the ephemeral range (32768-60999), so that
 # no client socket or port-0 server of a parallel test can be holding them.
 
@@ -62,25 +63,8 @@ def submission(folder: Path, body: str, port: int = 0) -> Path:
 
 
 def run_echo_suite(folder: Path, out: Path, **variables: str) -> ExecutionResult:
-    command = [
-        sys.executable,
-        "-m",
-        "robot",
-        "--outputdir",
-        str(out),
-        "--console",
-        "none",
-        "--variable",
-        f"SERVER_CMD:{sys.executable} server.py",
-        "--variable",
-        f"SERVER_CWD:{folder}",
-    ]
-    for name, value in {"PORT": "0", **variables}.items():
-        command += ["--variable", f"{name}:{value}"]
-    subprocess.run(
-        [*command, str(ROOT / "suites" / "echo.robot")], cwd=ROOT, timeout=120, check=False
-    )
-    return ExecutionResult(str(out / "output.xml"))
+    command = {"SERVER_CMD": f"{sys.executable} server.py", "SERVER_CWD": str(folder)}
+    return run_robot("echo", out, {**command, "PORT": "0", **variables}, log=True)
 
 
 def test_suite_stops_a_server_that_ignores_term_and_its_daemon(tmp_path):
@@ -122,30 +106,21 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
         submission(tmp_path / "class" / "never_binds", NEVER_BINDS),
         submission(tmp_path / "class" / "exits", EXITS_AT_ONCE),
     ]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grading",
-            "--suite",
-            "echo",
-            "--port",
-            "18124",
-            "--cmd",
-            f"{sys.executable} server.py",
-            "--outputdir",
-            str(tmp_path / "out"),
-            "--isolation",
-            isolation,
-            "--variable",
-            "READY_TIMEOUT:5s",
-            *map(str, folders),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_grader(
+        "--suite",
+        "echo",
+        "--port",
+        "18124",
+        "--cmd",
+        f"{sys.executable} server.py",
+        "--outputdir",
+        tmp_path / "out",
+        "--isolation",
+        isolation,
+        "--variable",
+        "READY_TIMEOUT:5s",
+        *folders,
         timeout=180,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     summary = (tmp_path / "out" / "summary.csv").read_text().splitlines()

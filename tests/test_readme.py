@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-from robot.api import ExecutionResult
+import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, run_robot
+
+# Starts processes: left out of the quick loop, pytest -m "not slow".
+pytestmark = pytest.mark.slow
+
 README = (ROOT / "README.md").read_text()
 
 
@@ -21,24 +22,7 @@ def test_the_example_suite_runs(tmp_path):
     (example,) = fenced("robotframework")
     (tmp_path / "my_tests").mkdir()
     (tmp_path / "my_tests" / "echo.robot").write_text(example)
-    for folder in ("keywords", "services"):
-        (tmp_path / folder).symlink_to(ROOT / folder)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "robot",
-            "--outputdir",
-            str(tmp_path / "out"),
-            "--console",
-            "none",
-            "my_tests",
-        ],
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
-    result = ExecutionResult(str(tmp_path / "out" / "output.xml"))
+    result = run_robot(tmp_path / "my_tests", tmp_path / "out", cwd=tmp_path, timeout=60)
     assert [(test.name, test.status) for test in result.suite.all_tests] == [
         ("Echo Answers Every Message", "PASS"),
         ("Two Clients Are Served Side By Side", "PASS"),

@@ -12,7 +12,7 @@ import pytest
 
 from services import serve
 from services.protocols import ACK_TEXT, BANNER, GO_OUT, WELCOME, uppercase
-from tests.conftest import (
+from tests.helpers import (
     assert_reply,
     prefix_pattern,
     recv_exactly,

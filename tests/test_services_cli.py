@@ -15,7 +15,10 @@ import pytest
 
 from services import BEHAVIOURS
 from services.protocols import BANNER
-from tests.conftest import recv_exactly
+from tests.helpers import recv_exactly
+
+# Starts processes: left out of the quick loop, pytest -m "not slow".
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 

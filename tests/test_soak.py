@@ -16,7 +16,7 @@ import time
 import pytest
 
 from services import serve
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 CLIENTS = 1000
 SECONDS = float(os.environ.get("SOAK_SECONDS", "3"))
@@ -52,6 +52,7 @@ async def soak(address: tuple[str, int], name: str) -> list[int]:
 
 
 @pytest.mark.soak
+@pytest.mark.slow
 @pytest.mark.timeout(SECONDS + 300)
 @pytest.mark.parametrize("name", ["echo", "banner_echo"])
 def test_thousand_clients(name):

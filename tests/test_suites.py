@@ -9,20 +9,18 @@ wrong requirement, fails here.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from robot.api import ExecutionResult
 from robot.api import TestSuiteBuilder as SuiteBuilder
 
 from services import BEHAVIOURS, serve
+from tests.helpers import ROOT, SUITES, failed_tests, run_robot
 from tests.variants import VARIANTS
 
-ROOT = Path(__file__).resolve().parent.parent
-SUITES = ROOT / "suites"
+# Starts processes: left out of the quick loop, pytest -m "not slow".
+pytestmark = pytest.mark.slow
+
 # Short waits keep the matrix quick; the suites scale every wait from these.
 FAST = {"IDLE_TIMEOUT": "1", "REPLY_TIMEOUT": "1s"}
 
@@ -30,42 +28,6 @@ FAST = {"IDLE_TIMEOUT": "1", "REPLY_TIMEOUT": "1s"}
 def suite_test_names(behaviour: str) -> list[str]:
     suite = SuiteBuilder().build(str(SUITES / f"{behaviour}.robot"))
     return [test.name for test in suite.tests]
-
-
-def run_suite(
-    behaviour: str,
-    outputdir: Path,
-    variables: dict[str, str] | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 120,
-) -> ExecutionResult:
-    command = [
-        sys.executable,
-        "-m",
-        "robot",
-        "--outputdir",
-        str(outputdir),
-        "--log",
-        "NONE",
-        "--report",
-        "NONE",
-        "--console",
-        "none",
-    ]
-    for name, value in (variables or {}).items():
-        command += ["--variable", f"{name}:{value}"]
-    subprocess.run(
-        [*command, str(SUITES / f"{behaviour}.robot")],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        check=False,
-    )
-    return ExecutionResult(str(outputdir / "output.xml"))
-
-
-def failed(result: ExecutionResult) -> set[str]:
-    return {test.name for test in result.suite.all_tests if test.status != "PASS"}
 
 
 def variant_variables(name: str) -> dict[str, str]:
@@ -78,8 +40,8 @@ def variant_variables(name: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("behaviour", BEHAVIOURS)
 def test_reference_server_passes_every_test(behaviour, tmp_path):
-    result = run_suite(behaviour, tmp_path, FAST)
-    assert failed(result) == set()
+    result = run_robot(behaviour, tmp_path, FAST)
+    assert failed_tests(result) == set()
     assert len(result.suite.tests) == len(suite_test_names(behaviour)) >= 6
 
 
@@ -87,16 +49,16 @@ def test_reference_server_passes_every_test(behaviour, tmp_path):
 def test_a_running_server_given_by_host_and_port(behaviour, tmp_path):
     options = {"idle_timeout": 1} if behaviour == "welcome_timeout" else {}
     with serve(behaviour, **options) as (host, port):
-        result = run_suite(behaviour, tmp_path, {**FAST, "HOST": host, "PORT": str(port)})
-    assert failed(result) == set()
+        result = run_robot(behaviour, tmp_path, {**FAST, "HOST": host, "PORT": str(port)})
+    assert failed_tests(result) == set()
 
 
 def test_reference_server_through_server_cmd(tmp_path):
     command = f"{sys.executable} -m services echo --port 0"
-    result = run_suite(
+    result = run_robot(
         "echo", tmp_path, {"SERVER_CMD": command, "SERVER_CWD": str(ROOT), "PORT": "0"}
     )
-    assert failed(result) == set()
+    assert failed_tests(result) == set()
 
 
 AWKWARD = sorted(name for name, variant in VARIANTS.items() if variant.correct)
@@ -104,8 +66,8 @@ AWKWARD = sorted(name for name, variant in VARIANTS.items() if variant.correct)
 
 @pytest.mark.parametrize("name", AWKWARD)
 def test_awkward_but_correct_variant_passes(name, tmp_path):
-    result = run_suite(VARIANTS[name].behaviour, tmp_path, variant_variables(name))
-    assert failed(result) == set()
+    result = run_robot(VARIANTS[name].behaviour, tmp_path, variant_variables(name))
+    assert failed_tests(result) == set()
 
 
 # --- faulty servers fail, on the requirement they break ------------------------------------
@@ -200,13 +162,13 @@ def test_faulty_variant_fails_exactly_the_tests_it_breaks(name, tmp_path):
     expected = EXPECTED_FAILURES[name]
     if callable(expected):
         expected = expected(suite_test_names(behaviour))
-    result = run_suite(behaviour, tmp_path, variant_variables(name), ENVIRONMENTS.get(name))
-    assert failed(result) == expected
+    result = run_robot(behaviour, tmp_path, variant_variables(name), env=ENVIRONMENTS.get(name))
+    assert failed_tests(result) == expected
 
 
 def test_reference_passes_in_the_time_zone_that_catches_utc(tmp_path):
-    result = run_suite("timestamp", tmp_path, FAST, env={"TZ": "CST-8"})
-    assert failed(result) == set()
+    result = run_robot("timestamp", tmp_path, FAST, env={"TZ": "CST-8"})
+    assert failed_tests(result) == set()
 
 
 # --- the target contract's failure modes ----------------------------------------------------
@@ -214,8 +176,8 @@ def test_reference_passes_in_the_time_zone_that_catches_utc(tmp_path):
 
 def test_server_that_does_not_start_fails_every_test_quickly(tmp_path):
     command = f"{sys.executable} -c \"import sys; print('SyntaxError: oops'); sys.exit(1)\""
-    result = run_suite("echo", tmp_path, {"SERVER_CMD": command, "PORT": "18007"})
-    assert failed(result) == set(suite_test_names("echo"))
+    result = run_robot("echo", tmp_path, {"SERVER_CMD": command, "PORT": "18007"})
+    assert failed_tests(result) == set(suite_test_names("echo"))
     message = result.suite.tests[0].message
     assert message.startswith(
         "Parent suite setup failed:\nserver did not start: exited with "
@@ -226,7 +188,7 @@ def test_server_that_does_not_start_fails_every_test_quickly(tmp_path):
 
 
 def test_server_cmd_without_port_is_a_clear_error(tmp_path):
-    result = run_suite("echo", tmp_path, {"SERVER_CMD": "python3 server.py"})
+    result = run_robot("echo", tmp_path, {"SERVER_CMD": "python3 server.py"})
     assert result.suite.tests[0].message == (
         "Parent suite setup failed:\nSERVER_CMD needs PORT, the port the server listens on: "
         "--variable PORT:12000"
@@ -239,8 +201,8 @@ def test_no_suite_hangs_on_a_server_that_never_answers(behaviour, tmp_path):
     """At the default timeouts, a silent server costs each suite well under a minute."""
     name = f"{behaviour}.silent"
     command = f"{sys.executable} -m tests.variants {name} --port 0"
-    result = run_suite(
+    result = run_robot(
         behaviour, tmp_path, {"SERVER_CMD": command, "SERVER_CWD": str(ROOT), "PORT": "0"}
     )
-    assert failed(result)
+    assert failed_tests(result)
     assert result.suite.elapsed_time.total_seconds() < 60

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from robot.api import ExecutionResult, ResultVisitor
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, run_robot
+
+# Starts processes: left out of the quick loop, pytest -m "not slow".
+pytestmark = pytest.mark.slow
 
 SUITE = f"""
 *** Settings ***
-Library    {ROOT}/keywords/SocketLibrary/
+Library    SocketLibrary
 Suite Setup    Start Echo
 Test Teardown    Close All Connections
 
@@ -80,21 +83,9 @@ def transcript_lines(message: str) -> list[tuple[str, str]]:
 
 def run(tmp_path: Path) -> ExecutionResult:
     (tmp_path / "transcript.robot").write_text(SUITE)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "robot",
-            "--outputdir",
-            str(tmp_path / "out"),
-            str(tmp_path / "transcript.robot"),
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_robot(tmp_path / "transcript.robot", tmp_path / "out", log=True, timeout=60)
     assert (tmp_path / "out" / "log.html").exists()
-    return ExecutionResult(str(tmp_path / "out" / "output.xml"))
+    return result
 
 
 def test_transcript(tmp_path):

@@ -257,7 +257,7 @@ class ManagedProcess:
                 f"listens on {', '.join(map(str, ours))}, which a client of {host} cannot "
                 f"reach (bind to {host} or 0.0.0.0)"
             )
-        if others:
+        if others and port:
             return f"{protocol} port {port} is taken by another process"
         mine = [b for b in bound_sockets(protocol) if b.inode in _socket_inodes(self.members())]
         elsewhere = f"; it listens on {', '.join(map(str, mine))} instead" if mine else ""

@@ -1,0 +1,965 @@
+"""The SocketLibrary keyword class: thin keywords over the transport and process modules."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import shlex
+import tempfile
+import time
+import weakref
+from datetime import timedelta
+from pathlib import Path
+from typing import NoReturn
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+from robot.utils import ConnectionCache
+
+from . import __version__
+from .display import SHOWN_BYTES, described, parse_hex, quote, seconds_text, shown, to_seconds
+from .processes import (
+    ManagedProcess,
+    ProcessError,
+    bound_sockets,
+    describe_exit,
+    split_command,
+)
+from .transcript import Transcript
+from .transport import (
+    DEFAULT_BUFFER_LIMIT,
+    BufferFull,
+    Connection,
+    DatagramConnection,
+    PeerClosed,
+    ReceiveTimeout,
+    StreamConnection,
+    TransportError,
+    open_datagram,
+    open_stream,
+)
+
+__all__ = ["SocketFailure", "SocketLibrary"]
+
+
+class SocketFailure(AssertionError):
+    """A keyword's check failed; Robot shows only the message."""
+
+    ROBOT_SUPPRESS_NAME = True
+
+
+class _Lazy:
+    """Text made only when a failure message needs it: the passing path stays cheap."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
+
+
+class _Differs(Exception):
+    """Raised inside a wait to stop at the first byte that cannot match."""
+
+
+class SocketLibrary:
+    """Keywords for checking TCP and UDP conversations, byte-exact and bounded in time.
+
+    SocketLibrary opens client connections to a server, sends text or bytes, and checks
+    the replies. It treats TCP as the byte stream it is: a reply may arrive in several
+    pieces or together with the next one, and the result never depends on that. Every
+    keyword that waits has a time limit, and every failure says what was expected, what
+    arrived and how long it waited. It can also start and stop the server under test.
+
+    Import it by name, with optional defaults:
+    | Library | SocketLibrary |
+    | Library | SocketLibrary | timeout=2s | encoding=GBK |
+
+    %TOC%
+
+    = Connections =
+
+    `Open TCP Connection` and `Open UDP Connection` return an index and take an optional
+    ``alias``. The newest connection is the current one, and every other keyword works on
+    the current connection. `Switch Connection` changes it and returns the previous index.
+    Put `Close All Connections` in a teardown.
+
+    Hosts can be IPv4 (``127.0.0.1``), IPv6 (``::1``), names (``localhost``), or a Unix
+    stream socket given as ``unix:/path/to.sock`` with no port.
+
+    A UDP connection is a connected datagram socket: `Send` sends one datagram, and only
+    datagrams coming from the server's own address and port are received. `Open UDP
+    Connection` cannot tell whether a server listens; the first receive after a send to a
+    closed port fails with ``Connection refused``.
+
+    = Timeouts =
+
+    Each connection has a timeout, 5 seconds unless set at import, at open, or with
+    `Set Connection Timeout`. Every keyword that waits also takes ``timeout`` (or
+    ``within``) to override it for one call. Times use Robot Framework's format:
+    ``500 ms``, ``2s``, ``1 min 30 s``, or a plain number of seconds.
+
+    No keyword waits longer than its limit. `Reply Should Be` on TCP fails at the first
+    byte that differs, without waiting for the rest.
+
+    = Receive buffer =
+
+    On TCP every received byte goes into a buffer. A keyword takes only the bytes it
+    needs (a line, a count, an expected reply), and the rest stays buffered for the next
+    keyword, also when the keyword fails. So nothing received is lost, and two replies
+    that arrived together are checked one after the other.
+
+    The buffer holds at most 1 MiB (``buffer_limit`` at import). A peer that floods beyond
+    it makes the waiting keyword fail instead of exhausting memory.
+
+    = Encodings =
+
+    Text is encoded and decoded with the connection's encoding, ``UTF-8`` unless set at
+    import or at open, for example ``GBK`` or ``latin-1``. `Send Bytes` and
+    `Reply Should Be Bytes` work with raw bytes, and the receive keywords return bytes
+    with ``as_bytes=True``.
+
+    = Transcript =
+
+    Every open, send, receive and close is one line in log.html: the connection (alias or
+    index), the time since it opened, the direction (``\u2192`` sent, ``\u2190`` received),
+    the byte count and the data. Text is quoted with whitespace and control characters
+    escaped (``'HELLO\\n'``); data that does not decode is shown as hex. Each received
+    piece is a line of its own, so the log also shows how the peer segmented its replies.
+    | #1 +0.000s opened tcp 127.0.0.1:40112 \u2192 127.0.0.1:50007
+    | #1 +0.001s \u2192 5 B 'hello'
+    | #1 +0.002s \u2190 11 B 'Echo=>hello'
+    | #1 +0.004s closed
+
+    The lines are written in blocks, because each message in log.html costs about as
+    much as a keyword call: just before a keyword fails (the conversation leading to the
+    failure sits above the failure), when connections are closed (put `Close All
+    Connections` in the test teardown) or servers stopped, and every 100 lines. Lines a
+    test leaves behind without closing its connections are written, marked, at the start
+    of the next test.
+
+    = Failures =
+
+    Failure messages name what was expected, what arrived and how long the keyword
+    waited, for example:
+    | Expected 'HELLO' but received 'HELLO\\n' (6 bytes) within 5s
+    | Expected 'bye' but received nothing before the peer closed the connection (after 8ms)
+    | Connection refused by 127.0.0.1:12000
+
+    = Servers =
+
+    `Start Server` runs the server under test in its own process group, with its output
+    in a file next to log.html, and waits until the operating system reports the port as
+    bound by it. It never connects to check, so servers that accept a single client are
+    tested fairly. `Stop Server` stops it and every process it started, and logs the
+    end of its output. Servers a suite leaves running are stopped when the suite ends
+    (at the latest when Robot exits), even without a teardown.
+    Starting servers needs Linux (``/proc``).
+
+    = Scope =
+
+    The library scope is ``SUITE``: each suite gets its own connections and servers, and
+    whatever a suite leaves open is closed when it ends.
+    """
+
+    ROBOT_LIBRARY_SCOPE = "SUITE"
+    ROBOT_LIBRARY_VERSION = __version__
+    ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+
+    def __init__(
+        self,
+        timeout: timedelta | str = "5s",
+        encoding: str = "UTF-8",
+        buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+    ) -> None:
+        """Set the defaults for every connection this library opens.
+
+        - ``timeout``: how long waiting keywords wait unless told otherwise.
+        - ``encoding``: how text is encoded and decoded.
+        - ``buffer_limit``: the most bytes one TCP connection buffers.
+        """
+        self._timeout = to_seconds(timeout)
+        self._encoding = _checked_encoding(encoding)
+        self._buffer_limit = buffer_limit
+        self._connections: ConnectionCache[Connection] = ConnectionCache("No open connection.")
+        self._servers: ConnectionCache[ManagedProcess] = ConnectionCache("No server started.")
+        self._transcript = Transcript()
+        # Runs when Robot drops this suite's instance, or at exit: no server outlives its
+        # suite by more than that, even without a teardown. (A library listener would do
+        # it too, but costs every keyword call in the suite about 60 microseconds.)
+        self._close = weakref.finalize(
+            self, _clean_up, self._connections, self._servers, self._transcript
+        )
+
+    # --- connections ---------------------------------------------------------------------
+
+    @keyword("Open TCP Connection")
+    def open_tcp_connection(
+        self,
+        host: str,
+        port: int | None = None,
+        alias: str | None = None,
+        timeout: timedelta | None = None,
+        encoding: str | None = None,
+        connect_timeout: timedelta | None = None,
+    ) -> int:
+        """Connect to a TCP server and return the new connection's index.
+
+        ``host`` is a name, an IPv4 or IPv6 address, or ``unix:/path`` for a Unix stream
+        socket (then give no ``port``). ``timeout`` and ``encoding`` become the
+        connection's defaults. ``connect_timeout`` bounds the connect itself and defaults
+        to ``timeout``. Fails with ``Connection refused by host:port`` when nobody listens.
+
+        | ${index} = | Open TCP Connection | 127.0.0.1 | 50007 |
+        | Open TCP Connection | ::1 | 8888 | alias=second | timeout=2s |
+        | Open TCP Connection | unix:/tmp/echo.sock |
+
+        See also `Open UDP Connection`, `Switch Connection` and `Close All Connections`.
+        """
+        wait = self._timeout if timeout is None else to_seconds(timeout)
+        limit = wait if connect_timeout is None else to_seconds(connect_timeout)
+        options = self._connection_options(wait, encoding, alias)
+        try:
+            connection = open_stream(
+                host, port, connect_timeout=limit, buffer_limit=self._buffer_limit, **options
+            )
+        except TransportError as error:
+            self._fail(str(error))
+        return self._register(connection, alias)
+
+    @keyword("Open UDP Connection")
+    def open_udp_connection(
+        self,
+        host: str,
+        port: int,
+        alias: str | None = None,
+        timeout: timedelta | None = None,
+        encoding: str | None = None,
+    ) -> int:
+        """Open a UDP endpoint connected to ``host:port`` and return its index.
+
+        `Send` then sends one datagram to that address, and the receive keywords take
+        one datagram each, only from that address.
+
+        | Open UDP Connection | 127.0.0.1 | 12000 | alias=upper |
+        | Open UDP Connection | 127.0.0.1 | 8080 | encoding=GBK | timeout=1s |
+
+        See also `Open TCP Connection`.
+        """
+        wait = self._timeout if timeout is None else to_seconds(timeout)
+        try:
+            connection = open_datagram(
+                host, port, **self._connection_options(wait, encoding, alias)
+            )
+        except TransportError as error:
+            self._fail(str(error))
+        return self._register(connection, alias)
+
+    def _connection_options(self, timeout: float, encoding: str | None, alias: str | None) -> dict:
+        return {
+            "timeout": timeout,
+            "encoding": self._encoding if encoding is None else _checked_encoding(encoding),
+            "observer": self._transcript.traffic,
+            "label": alias or "",
+        }
+
+    def _register(self, connection: Connection, alias: str | None) -> int:
+        index = self._connections.register(connection, alias)
+        connection.label = alias or f"#{index}"
+        self._transcript.add(
+            connection.label,
+            connection.age,
+            f"opened {connection.transport} {connection.local} \u2192 {connection.peer}",
+        )
+        return index
+
+    def switch_connection(self, index_or_alias: str) -> int | None:
+        """Make another connection current and return the index of the previous one.
+
+        | ${first} = | Open TCP Connection | 127.0.0.1 | 8888 |
+        | Open TCP Connection | 127.0.0.1 | 8888 | alias=second |
+        | ${previous} = | Switch Connection | ${first} |
+        | Switch Connection | second |
+
+        See also `Close Connection`.
+        """
+        previous = self._connections.current_index
+        try:
+            self._connections.switch(index_or_alias)
+        except RuntimeError as error:
+            self._fail(str(error))
+        return previous
+
+    def close_connection(self) -> None:
+        """Close the current connection; no connection is current afterwards.
+
+        | Close Connection |
+
+        See also `Close All Connections`.
+        """
+        if self._connections:
+            connection = self._connections.current
+            connection.close()
+            self._transcript.add(connection.label, connection.age, "closed")
+            self._transcript.flush()
+            self._connections.current_index = None
+
+    def reset_connection(self) -> None:
+        """Abort the current TCP connection with a reset (RST) instead of a normal close.
+
+        This is what a crashing client or a pulled cable looks like to the server. No
+        connection is current afterwards.
+
+        | Send | half a mess |
+        | Reset Connection |
+
+        See also `Close Connection`.
+        """
+        connection = self._stream()
+        connection.reset()
+        self._transcript.add(connection.label, connection.age, "reset (RST sent)")
+        self._transcript.flush()
+        self._connections.current_index = None
+
+    def close_all_connections(self) -> None:
+        """Close every connection this suite opened. Use it in teardowns.
+
+        Indices start again from 1 after this.
+
+        | [Teardown] | Close All Connections |
+
+        See also `Close Connection`.
+        """
+        for connection in self._connections:
+            if not connection.closed:
+                self._transcript.add(connection.label, connection.age, "closed")
+        self._connections.close_all()
+        self._transcript.flush()
+
+    def set_connection_timeout(self, timeout: timedelta) -> str:
+        """Set the current connection's default timeout; return the old one.
+
+        | ${old} = | Set Connection Timeout | 500 ms |
+        | Set Connection Timeout | ${old} |
+        """
+        connection = self._current()
+        old = seconds_text(connection.timeout)
+        connection.timeout = to_seconds(timeout)
+        return old
+
+    def get_connection_age(self) -> float:
+        """Return how many seconds ago the current connection was opened.
+
+        Useful for deadlines measured from the connect, such as a server's idle timeout.
+
+        | ${age} = | Get Connection Age |
+        | Connection Should Stay Open | ${4 - ${age}} |
+        """
+        return self._current().age
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        """Send ``text`` encoded with the connection's encoding; on UDP, as one datagram.
+
+        Nothing is added: send ``\\n`` yourself, or use `Send Line`.
+
+        | Send | hello |
+        | Send | straße\\n |
+
+        See also `Send Bytes` and `Reply Should Be`.
+        """
+        connection = self._current()
+        self._send(connection, _encode(text, connection.encoding))
+
+    def send_line(self, text: str) -> None:
+        """Send ``text`` followed by a newline (``\\n``).
+
+        | Send Line | GET / |
+
+        See also `Send` and `Receive Line`.
+        """
+        self.send(text + "\n")
+
+    def send_bytes(self, data: bytes | str) -> None:
+        """Send raw bytes, given as ``bytes`` or as a hex string such as ``ff 00 41``.
+
+        | Send Bytes | ff fe 00 41 |
+        | Send Bytes | ${bytes} |
+
+        See also `Send` and `Reply Should Be Bytes`.
+        """
+        payload = parse_hex(data) if isinstance(data, str) else bytes(data)
+        self._send(self._current(), payload)
+
+    def _send(self, connection: Connection, payload: bytes) -> None:
+        try:
+            connection.send(payload)
+        except TransportError as error:
+            self._fail(str(error))
+
+    # --- receiving -----------------------------------------------------------------------
+
+    def receive(self, timeout: timedelta | None = None, as_bytes: bool = False) -> str | bytes:
+        """Return whatever arrives next: on TCP what one read gets (or what is already
+        buffered), on UDP one datagram.
+
+        On TCP the amount is whatever the network delivered, so prefer `Receive Until`,
+        `Receive Line`, `Receive Exactly` or `Reply Should Be` for checks.
+
+        | ${data} = | Receive |
+        | ${data} = | Receive | timeout=500 ms | as_bytes=True |
+        """
+        return self._receive(lambda buffer: len(buffer) or None, "Expected data", timeout, as_bytes)
+
+    def receive_until(
+        self, marker: str, timeout: timedelta | None = None, as_bytes: bool = False
+    ) -> str | bytes:
+        """Receive up to and including ``marker`` and return it; TCP only.
+
+        Bytes after the marker stay buffered.
+
+        | ${prompt} = | Receive Until | > |
+        | ${header} = | Receive Until | \\r\\n\\r\\n | timeout=2s |
+
+        See also `Receive Line`.
+        """
+        connection = self._stream()
+        wanted = _encode(marker, connection.encoding)
+        if not wanted:
+            raise ValueError("the marker must not be empty")
+
+        def up_to_marker(buffer: bytearray) -> int | None:
+            found = buffer.find(wanted)
+            return None if found < 0 else found + len(wanted)
+
+        return self._receive(up_to_marker, f"Expected {quote(marker)}", timeout, as_bytes)
+
+    def receive_line(self, timeout: timedelta | None = None, as_bytes: bool = False) -> str | bytes:
+        """Receive one line and return it without its ``\\n`` or ``\\r\\n``; TCP only.
+
+        | ${line} = | Receive Line |
+        | Should Be Equal | ${line} | Welcome to the server. Type something and hit enter |
+        """
+        line = self.receive_until("\n", timeout, as_bytes)
+        ending = b"\r\n" if as_bytes else "\r\n"
+        return line[:-2] if line.endswith(ending) else line[:-1]
+
+    def receive_exactly(
+        self, count: int, timeout: timedelta | None = None, as_bytes: bool = False
+    ) -> str | bytes:
+        """Receive exactly ``count`` bytes and return them; TCP only.
+
+        | ${head} = | Receive Exactly | 6 |
+        | ${raw} = | Receive Exactly | 4 | as_bytes=True |
+        """
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
+        self._stream()
+        return self._receive(
+            lambda buffer: count if len(buffer) >= count else None,
+            f"Expected {count} bytes",
+            timeout,
+            as_bytes,
+        )
+
+    def _receive(
+        self, decide, expectation: str, timeout: timedelta | None, as_bytes: bool
+    ) -> str | bytes:
+        connection = self._current()
+        wait = self._wait(connection, timeout)
+        if isinstance(connection, DatagramConnection):
+            data = self._next_datagram(connection, expectation, wait)
+            result = self._decoded(connection, data, as_bytes)
+            connection.take_datagram()
+            return result
+        count = self._wait_stream(connection, decide, expectation, wait)
+        result = self._decoded(connection, connection.pending[:count], as_bytes)
+        connection.take(count)
+        return result
+
+    # --- checking replies ----------------------------------------------------------------
+
+    def reply_should_be(self, expected: str, timeout: timedelta | None = None) -> None:
+        """Check that the next reply is exactly ``expected``.
+
+        On TCP this gathers bytes until it holds as many as ``expected`` encodes to, and
+        fails at once when a byte differs, when the peer closes, or at the timeout. It
+        does not depend on how the reply was segmented, and bytes beyond the reply stay
+        buffered for the next keyword. On UDP it takes the next datagram, which must be
+        exactly ``expected``.
+
+        | Send | hello |
+        | Reply Should Be | Echo=>hello |
+        | Reply Should Be | welcome to server! | timeout=1s |
+
+        See also `Reply Should Match` and `Reply Should Be Bytes`.
+        """
+        connection = self._current()
+        self._expect(connection, _encode(expected, connection.encoding), timeout)
+
+    def reply_should_be_bytes(
+        self, expected: bytes | str, timeout: timedelta | None = None
+    ) -> None:
+        """Like `Reply Should Be`, for raw bytes or a hex string such as ``ff 00 41``.
+
+        | Reply Should Be Bytes | b7 fe ce f1 |
+        | Reply Should Be Bytes | ${expected bytes} |
+        """
+        payload = parse_hex(expected) if isinstance(expected, str) else bytes(expected)
+        self._expect(self._current(), payload, timeout)
+
+    def _expect(self, connection: Connection, expected: bytes, timeout: timedelta | None) -> None:
+        wait = self._wait(connection, timeout)
+        expectation = _Lazy(lambda: f"Expected {shown(expected, connection.encoding)}")
+        if isinstance(connection, DatagramConnection):
+            data = self._next_datagram(connection, expectation, wait)
+            if data != expected:
+                self._fail(
+                    f"{expectation} but received {described(data, connection.encoding)} "
+                    f"within {seconds_text(wait)}"
+                )
+            connection.take_datagram()
+            return
+
+        def as_expected(buffer: bytearray) -> int | None:
+            seen = min(len(buffer), len(expected))
+            if buffer[:seen] != expected[:seen]:
+                raise _Differs
+            return len(expected) if seen == len(expected) else None
+
+        try:
+            self._wait_stream(connection, as_expected, expectation, wait)
+        except _Differs:
+            self._fail(
+                f"{expectation} but received "
+                f"{described(connection.pending, connection.encoding)} within "
+                f"{seconds_text(wait)}{_first_difference(expected, connection.pending)}"
+            )
+        connection.take(len(expected))
+
+    def reply_should_match(self, regexp: str, timeout: timedelta | None = None) -> str | list[str]:
+        """Check that the next reply matches ``regexp`` from its start, and return it.
+
+        On TCP this gathers bytes until the received text matches the pattern from its
+        beginning (Python ``re.match``), then consumes only the matched part. Write
+        patterns that cannot match a partial reply: ``Echo=>.*`` would match the first
+        piece that arrives, ``Echo=>hello`` or ``.{24}hello`` would not. On UDP the
+        next datagram must match the whole pattern.
+
+        Returns the matched text; if the pattern has groups, a list of the match and
+        its groups, like BuiltIn's `Should Match Regexp`.
+
+        | ${reply} = | Reply Should Match | Echo=>\\\\d+ apples |
+        | ${all} | ${stamp} = | Reply Should Match | (.{24})hello | timeout=2s |
+
+        See also `Reply Should Be`.
+        """
+        connection = self._current()
+        pattern = re.compile(regexp, re.DOTALL)
+        wait = self._wait(connection, timeout)
+        expectation = f"Expected a reply matching {quote(regexp)}"
+        encoding = connection.encoding
+        if isinstance(connection, DatagramConnection):
+            data = self._next_datagram(connection, expectation, wait)
+            match = pattern.fullmatch(data.decode(encoding, errors="surrogateescape"))
+            if not match:
+                self._fail(
+                    f"{expectation} but received {described(data, encoding)} "
+                    f"within {seconds_text(wait)}"
+                )
+            connection.take_datagram()
+            return _match_result(match)
+
+        found: list[re.Match[str]] = []
+
+        def matches(buffer: bytearray) -> int | None:
+            text = bytes(buffer).decode(encoding, errors="surrogateescape")
+            match = pattern.match(text)
+            if not match:
+                return None
+            found.append(match)
+            return len(text[: match.end()].encode(encoding, errors="surrogateescape"))
+
+        count = self._wait_stream(connection, matches, expectation, wait)
+        connection.take(count)
+        return _match_result(found[-1])
+
+    def no_reply_within(self, duration: timedelta) -> None:
+        """Check that no data arrives within the given time.
+
+        Data that was already buffered counts as a reply. A peer closing the connection
+        is not a reply: use `Connection Should Stay Open` to check that too. Received
+        data stays buffered.
+
+        | Send | ignored |
+        | No Reply Within | 500 ms |
+        """
+        connection = self._current()
+        wait = to_seconds(duration)
+        expectation = f"Expected no reply within {seconds_text(wait)}"
+        if isinstance(connection, DatagramConnection):
+            try:
+                data = connection.wait_datagram(wait)
+            except ReceiveTimeout:
+                return
+            except TransportError as error:
+                self._fail(str(error))
+            self._fail(f"{expectation} but received {described(data, connection.encoding)}")
+
+        def nothing(buffer: bytearray) -> None:
+            if buffer:
+                raise _Differs
+
+        try:
+            connection.wait(nothing, wait)
+        except ReceiveTimeout:
+            return
+        except PeerClosed:
+            return  # closing is not a reply; the transcript shows it
+        except _Differs:
+            self._fail(
+                f"{expectation} but received {described(connection.pending, connection.encoding)}"
+            )
+        except TransportError as error:
+            self._fail(str(error))
+
+    def connection_should_be_closed(self, within: timedelta | None = None) -> None:
+        """Check that the peer closes the connection (FIN or reset) within the time; TCP only.
+
+        Fails if data arrives instead, showing it, or if the connection is still open
+        at the end. Data stays buffered.
+
+        | Send | 1 |
+        | Reply Should Be | welcome to server! |
+        | Connection Should Be Closed | within=1s |
+
+        See also `Connection Should Stay Open`.
+        """
+        connection = self._stream()
+        wait = self._wait(connection, within)
+
+        def nothing(buffer: bytearray) -> None:
+            if buffer:
+                raise _Differs
+
+        try:
+            connection.wait(nothing, wait)
+        except PeerClosed:
+            return
+        except _Differs:
+            self._fail(
+                f"Expected the peer to close the connection but received "
+                f"{described(connection.pending, connection.encoding)} within "
+                f"{seconds_text(wait)}"
+            )
+        except ReceiveTimeout:
+            self._fail(
+                f"Expected the peer to close the connection within {seconds_text(wait)} "
+                f"but it is still open"
+            )
+        except TransportError as error:
+            self._fail(str(error))
+
+    def connection_should_stay_open(self, duration: timedelta) -> None:
+        """Check that the peer keeps the connection open for the given time; TCP only.
+
+        Data arriving meanwhile is fine and stays buffered. Fails as soon as the peer
+        closes or resets the connection.
+
+        | Open TCP Connection | 127.0.0.1 | 8001 |
+        | Connection Should Stay Open | 4s |
+
+        See also `Connection Should Be Closed` and `No Reply Within`.
+        """
+        connection = self._stream()
+        wait = to_seconds(duration)
+        started = connection.age
+        try:
+            connection.wait(lambda buffer: None, wait)
+        except ReceiveTimeout:
+            return
+        except PeerClosed as closed:
+            self._fail(
+                f"Expected the connection to stay open for {seconds_text(wait)} but the "
+                f"peer {closed.how} it after {seconds_text(connection.age - started)}"
+            )
+        except BufferFull as full:
+            self._fail(
+                f"Expected the connection to stay open for {seconds_text(wait)}, but after "
+                f"{seconds_text(connection.age - started)} {full.limit} unread bytes filled the "
+                f"receive buffer, so whether it stays open cannot be seen. They begin with "
+                f"{shown(full.pending[:SHOWN_BYTES], connection.encoding)}"
+            )
+        except TransportError as error:
+            self._fail(str(error))
+
+    # --- servers -------------------------------------------------------------------------
+
+    def start_server(
+        self,
+        command: str | list[str],
+        port: int,
+        host: str = "127.0.0.1",
+        protocol: str = "tcp",
+        ready_timeout: timedelta | str = "10s",
+        alias: str | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        """Start the server under test and wait until it listens; return its port.
+
+        ``command`` is split like a shell would split it, but no shell runs: use
+        ``sh -c '...'`` for pipes or ``&&``; a list is used as the arguments as they are.
+        It runs in ``cwd`` (default: the current directory) with ``env`` added to the
+        environment, in its own process group, with its output in a file next to log.html.
+
+        Ready means the operating system shows a socket of the server (or of a process it
+        started) bound to ``port`` for ``protocol`` (``tcp`` listening, ``udp`` bound) on
+        an address that ``host`` reaches. With ``port`` 0, any port will do and its number
+        is returned. Nothing connects to check, so single-client servers lose nothing.
+
+        Fails fast with ``server did not start: <reason>`` and the end of the server's
+        output when the port is taken by another process, when the server exits, or when
+        it does not listen within ``ready_timeout``. The reason names a wrong port or
+        address when the server listens elsewhere.
+
+        | Start Server | python3 server.py | 12000 | protocol=udp |
+        | ${port} = | Start Server | python3 -m services echo --port 0 | 0 | alias=echo |
+        | Start Server | ./server --port 8001 | 8001 | cwd=${SUBMISSION} | ready_timeout=5s |
+
+        See also `Stop Server` and `Server Should Be Running`.
+        """
+        protocol = protocol.lower()
+        if protocol not in ("tcp", "udp"):
+            raise ValueError(f"protocol must be tcp or udp, not {protocol!r}")
+        split_command(command)  # reject an empty command before anything starts
+        if port and any(bound.port == port for bound in bound_sockets(protocol)):
+            self._fail(
+                f"server did not start: {protocol} port {port} is already in use by another process"
+            )
+        output = self._output_file(alias)
+        environment = {**os.environ, **env} if env else None
+        try:
+            server = ManagedProcess(command, output, cwd=cwd, env=environment)
+        except ProcessError as error:
+            self._fail(f"server did not start: {error}")
+        logger.info(
+            f"Started {shlex.join(server.args)} (pid {server.pid}) in "
+            f"{Path(cwd or '.').resolve()}; output goes to {output}."
+        )
+        try:
+            bound = server.wait_until_bound(port, protocol, host, to_seconds(ready_timeout))
+        except ProcessError as error:
+            server.stop()
+            tail = server.output_tail()
+            shown_tail = f"\nIts output ends with:\n{tail}" if tail else "\nIt printed nothing."
+            self._fail(f"server did not start: {error}{shown_tail}")
+        logger.info(
+            f"Server is listening on {bound} after "
+            f"{seconds_text(time.monotonic() - server.started_at)}."
+        )
+        self._servers.register(server, alias)
+        return bound.port
+
+    def _output_file(self, alias: str | None) -> Path:
+        try:
+            directory = Path(BuiltIn().get_variable_value("${OUTPUT DIR}"))
+        except RobotNotRunningError:
+            directory = Path(tempfile.mkdtemp(prefix="socketlibrary-"))
+        name = re.sub(r"[^\w.-]+", "_", alias or "server")
+        return Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log", dir=directory)[1])
+
+    def stop_server(self, alias: str | None = None, grace: timedelta | str = "2s") -> int:
+        """Stop a started server and every process it started; return its exit code.
+
+        Sends TERM to the server's process group and to every process it started, then
+        KILL after ``grace`` to whatever is left. Logs the end of the server's output.
+        Stops the most recently started server unless ``alias`` (or index) names one.
+
+        | Stop Server |
+        | ${code} = | Stop Server | echo | grace=5s |
+
+        See also `Start Server` and `Stop All Servers`.
+        """
+        server = self._server(alias)
+        self._transcript.flush()  # the conversation comes before the server's end
+        code = server.stop(to_seconds(grace))
+        tail = server.output_tail()
+        logger.info(
+            f"Server {shlex.join(server.args)} stopped with exit code {code}. "
+            + (f"Its output ends with:\n{tail}" if tail else "It printed nothing.")
+        )
+        return code
+
+    def stop_all_servers(self, grace: timedelta | str = "2s") -> None:
+        """Stop every server this suite started. Use it in suite teardowns.
+
+        | Suite Teardown | Stop All Servers |
+        """
+        self._transcript.flush()
+        for server in self._servers:
+            if server.alive():
+                self._servers.switch(server)
+                self.stop_server(grace=grace)
+        self._servers.empty_cache()
+
+    def server_should_be_running(self, alias: str | None = None) -> None:
+        """Fail with the exit code and the end of the output if the server has gone.
+
+        A server that daemonized (its first process exited, a child serves) is running
+        as long as any process it started is.
+
+        | Server Should Be Running |
+        | Server Should Be Running | echo |
+        """
+        server = self._server(alias)
+        if not server.alive():
+            tail = server.output_tail()
+            raise SocketFailure(
+                f"Server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
+                + (f" Its output ends with:\n{tail}" if tail else " It printed nothing.")
+            )
+
+    def get_server_output(self, alias: str | None = None, lines: int = 20) -> str:
+        """Return the last ``lines`` lines the server wrote to stdout and stderr.
+
+        | ${output} = | Get Server Output |
+        | Should Contain | ${output} | LISTENING |
+        """
+        return self._server(alias).output_tail(max_lines=lines)
+
+    def _server(self, alias: str | None) -> ManagedProcess:
+        try:
+            return self._servers.get_connection(alias)
+        except RuntimeError as error:
+            self._fail(str(error))
+
+    # --- shared machinery ----------------------------------------------------------------
+
+    def _current(self) -> Connection:
+        try:
+            connection = self._connections.get_connection()
+        except RuntimeError as error:
+            self._fail(str(error))
+        if connection.closed:
+            raise SocketFailure(f"Connection {connection.label} is closed.")
+        return connection
+
+    def _stream(self) -> StreamConnection:
+        connection = self._current()
+        if not isinstance(connection, StreamConnection):
+            raise SocketFailure(
+                f"Connection {connection.label} is UDP; this keyword needs a TCP connection."
+            )
+        return connection
+
+    def _wait(self, connection: Connection, timeout: timedelta | None) -> float:
+        return connection.timeout if timeout is None else to_seconds(timeout)
+
+    def _next_datagram(
+        self, connection: DatagramConnection, expectation: str, wait: float
+    ) -> bytes:
+        try:
+            return connection.wait_datagram(wait)
+        except ReceiveTimeout:
+            self._fail(f"{expectation} but received nothing within {seconds_text(wait)}")
+        except TransportError as error:
+            self._fail(f"{expectation} but: {error}")
+
+    def _wait_stream(
+        self, connection: StreamConnection, decide, expectation: str, wait: float
+    ) -> int:
+        started = connection.age
+        try:
+            return connection.wait(decide, wait)
+        except ReceiveTimeout as error:
+            self._fail(
+                f"{expectation} but received "
+                f"{described(error.pending, connection.encoding)} within {seconds_text(wait)}"
+            )
+        except PeerClosed as error:
+            self._fail(
+                f"{expectation} but received "
+                f"{described(error.pending, connection.encoding)} before the peer "
+                f"{error.how} the connection (after {seconds_text(connection.age - started)})"
+            )
+        except BufferFull as error:
+            self._fail(
+                f"{expectation} but received {error.limit} bytes without a match; "
+                f"the receive buffer is full. They begin with "
+                f"{shown(error.pending[:SHOWN_BYTES], connection.encoding)}"
+            )
+        except TransportError as error:
+            self._fail(f"{expectation} but: {error}")
+
+    def _decoded(self, connection: Connection, data: bytes, as_bytes: bool) -> str | bytes:
+        if as_bytes:
+            return data
+        try:
+            return data.decode(connection.encoding)
+        except UnicodeDecodeError:
+            self._fail(
+                f"Received {described(data, connection.encoding)}, which is not valid "
+                f"{connection.encoding}; use as_bytes=True to get the bytes"
+            )
+
+    def _fail(self, message: str) -> NoReturn:
+        """Fail; name a started server that has died, the likely cause of the failure."""
+        died = [
+            server
+            for server in self._servers
+            if not server.stopped and server.exit_code is not None
+        ]
+        self._transcript.flush()
+        notes = "".join(
+            f"\nThe server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
+            for server in died
+        )
+        raise SocketFailure(message + notes)
+
+
+def _clean_up(
+    connections: ConnectionCache, servers: ConnectionCache, transcript: Transcript
+) -> None:
+    transcript.flush()
+    connections.close_all()
+    for server in servers:
+        if server.alive():
+            server.stop()
+    servers.empty_cache()
+
+
+def _checked_encoding(name: str) -> str:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r}") from None
+    return name
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"cannot encode {quote(text)} in {encoding}: {error.reason} "
+            f"at {quote(text[error.start : error.end])}"
+        ) from None
+
+
+def _first_difference(expected: bytes, received: bytes) -> str:
+    if len(expected) <= 40:
+        return ""
+    for offset, (wanted, got) in enumerate(zip(expected, received, strict=False)):
+        if wanted != got:
+            return f"; the first difference is at byte {offset}"
+    return ""
+
+
+def _match_result(match: re.Match[str]) -> str | list[str]:
+    return [match.group(), *match.groups()] if match.groups() else match.group()

@@ -158,6 +158,24 @@ def test_welcome_closes_after_reply(lib):
         lib.connection_should_be_closed(within="1s")
 
 
+def test_half_close_ends_sending_and_the_server_closes_after_its_reply(lib):
+    with serve("echo") as address:
+        lib.open_tcp_connection(*address)
+        lib.send("last")
+        lib.half_close_connection()
+        lib.reply_should_be("Echo=>last")
+        lib.connection_should_be_closed(within="1s")
+        with pytest.raises(SocketFailure, match="this side has half-closed the connection"):
+            lib.send("more")
+
+
+def test_half_close_needs_tcp(lib):
+    with serve("uppercase") as address:
+        lib.open_udp_connection(*address)
+        with pytest.raises(SocketFailure, match="this keyword needs a TCP connection"):
+            lib.half_close_connection()
+
+
 def test_idle_timeout_seen_as_open_then_closed(lib):
     with serve("welcome_timeout", idle_timeout=0.4) as address:
         lib.open_tcp_connection(*address)

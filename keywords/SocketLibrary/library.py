@@ -325,6 +325,28 @@ class SocketLibrary:
         self._transcript.flush()
         self._connections.current_index = None
 
+    def half_close_connection(self) -> None:
+        """Tell the peer that this side has finished sending; TCP only.
+
+        Shuts down the sending side (``shutdown(SHUT_WR)``, a FIN), as a client does when
+        it reaches the end of its input. The connection stays current and open for
+        receiving, so the peer's last replies and its own close can still be checked.
+        `Send` fails afterwards.
+
+        | Send | last message |
+        | Half Close Connection |
+        | Reply Should Be | Echo=>last message |
+        | Connection Should Be Closed |
+
+        See also `Close Connection` and `Connection Should Be Closed`.
+        """
+        connection = self._stream()
+        try:
+            connection.half_close()
+        except TransportError as error:
+            self._fail(str(error))
+        self._transcript.add(connection.label, connection.age, "half-closed (FIN sent)")
+
     def close_all_connections(self) -> None:
         """Close every connection this suite opened. Use it in teardowns.
 

@@ -75,6 +75,7 @@ class Connection:
         self.label = label
         self.opened_at = time.monotonic()
         self.closed = False
+        self.sending_closed = False  # after a half-close (FIN sent)
         self._observer = observer
 
     @property
@@ -94,6 +95,10 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         self._check_open()
+        if self.sending_closed:
+            raise TransportError(
+                f"cannot send to {self.peer}: this side has half-closed the connection"
+            )
         self.sock.settimeout(self.timeout)
         try:
             self._send(data)
@@ -197,6 +202,17 @@ class StreamConnection(Connection):
             self.peer_state = "closed"
             self._observe("closed", b"")
         return True
+
+    def half_close(self) -> None:
+        """Send a FIN: this side sends nothing more, and still receives."""
+        self._check_open()
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            raise TransportError(
+                f"could not half-close the connection to {self.peer}: {error.strerror or error}"
+            ) from None
+        self.sending_closed = True
 
     def reset(self) -> None:
         """Close with an RST: linger on, with a zero timeout."""

@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         # Never shown in a sandbox, even as an interpreter's prefix.
         hidden = [str(ROOT), sys.prefix, str(outputdir), *{str(p.parent) for p in submissions}]
         try:
-            isolation = Isolation.prepare(limits, args.bwrap, args.jobs, hidden)
+            isolation = Isolation.prepare(limits, args.bwrap, hidden)
         except SandboxUnavailable as refusal:
             print(f"python -m grading: refused: {refusal}", file=sys.stderr)
             return EXIT_USAGE

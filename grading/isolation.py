@@ -8,6 +8,7 @@ the summary says so.
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import re
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,13 +122,14 @@ class Isolation:
     student_uids: bool = False
     hidden: list[str] = field(default_factory=list)
     _uids: queue.Queue = field(default_factory=queue.Queue)
+    _fresh: Iterator[int] = field(default_factory=itertools.count)
 
     @classmethod
     def none(cls, limits: Limits) -> Isolation:
         return cls(False, limits)
 
     @classmethod
-    def prepare(cls, limits: Limits, bwrap: str | None, jobs: int, hidden: list[str]) -> Isolation:
+    def prepare(cls, limits: Limits, bwrap: str | None, hidden: list[str]) -> Isolation:
         """Everything the sandbox needs, tried once; ``SandboxUnavailable`` says what failed."""
         for tool in ("unshare", "/usr/bin/setpriv", "/usr/bin/prlimit"):
             if not shutil.which(tool):
@@ -135,8 +138,6 @@ class Isolation:
         isolation.student_uids = is_root()
         if isolation.student_uids:
             isolation.cgroups = Cgroups.make(f"socketkit-grading-{os.getpid()}")
-        for slot in range(jobs):
-            isolation._uids.put(SANDBOX_UIDS + slot)
         try:
             isolation.probe()
         except BaseException:
@@ -196,7 +197,11 @@ class Isolation:
         return [*command, "--"]
 
     def take_uid(self) -> int:
-        return self._uids.get()
+        """A student uid that no running submission has (and a name for its cgroup)."""
+        try:
+            return self._uids.get_nowait()
+        except queue.Empty:  # none free: a new one (next() on a count is atomic)
+            return SANDBOX_UIDS + next(self._fresh)
 
     def give_back_uid(self, uid: int) -> None:
         self._uids.put(uid)

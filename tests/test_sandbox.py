@@ -33,14 +33,22 @@ import pytest
 
 from grading.cgroups import Cgroups
 from grading.report import read_verdict, suite_requirements
-from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token
-from tests.helpers import ROOT, SUITES, run_grader, wait_until
+from tests.helpers import (
+    ROOT,
+    SUITES,
+    leftovers,
+    mark_processes,
+    run_grader,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
 CLASS = ROOT / "grading" / "examples" / "welcome_timeout"
 GRADE = ["--suite", "welcome_timeout", "--port", "8001", "--cmd", "python3 server.py"]
 LIMITS = ["--process-limit", "64", "--memory-limit", "600", "--disk-limit", "50"]
+# Below the ephemeral range, and used by no other test (see test_process_hygiene.py).
+UNSANDBOXED_PORT = 18125
 VENV = Path(sys.prefix)
 
 # The correct server of the sample class, and the end every attacker that serves shares.
@@ -248,7 +256,7 @@ SERVE_AFTER = """
 
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", 8001))
+    server.bind(("127.0.0.1", globals().get("PORT", 8001)))
     server.listen(5)
     while True:
         conn, addr = server.accept()
@@ -363,18 +371,6 @@ def everything_in(folder: Path) -> str:
     return "".join(path.read_text(errors="replace") for path in folder.rglob("*") if path.is_file())
 
 
-def leftovers(token: str) -> list[int]:
-    return [pid for pid in processes_with_token(token) if pid != os.getpid()]
-
-
-@pytest.fixture
-def marked_environment(monkeypatch) -> str:
-    """A token that every process the grader starts inherits, to find leftovers by."""
-    token = f"sandbox-test-{uuid.uuid4().hex}"
-    monkeypatch.setenv(TOKEN_VARIABLE, token)
-    return token
-
-
 @dataclass
 class Batch:
     """The hostile class, graded, and what the tests compare it with."""
@@ -429,7 +425,8 @@ def make_class(tmp_path: Path, host: HostSocket) -> tuple[dict[str, str], list[s
     return marks, secrets
 
 
-def test_a_hostile_class_cannot_cheat(tmp_path, marked_environment):
+def test_a_hostile_class_cannot_cheat(tmp_path, monkeypatch):
+    token = mark_processes(monkeypatch)
     host = HostSocket(tmp_path / "host.sock")
     try:
         marks, secrets = make_class(tmp_path, host)
@@ -439,7 +436,7 @@ def test_a_hostile_class_cannot_cheat(tmp_path, marked_environment):
         out = tmp_path / "out"
         result = run_grader(*GRADE, *LIMITS, "--outputdir", out, "--jobs", "6", *folders)
         # Nothing survives, not even the daemon that waits to rewrite the summary.
-        wait_until(lambda: not leftovers(marked_environment), 5, "nothing left running")
+        wait_until(lambda: not leftovers(token), 5, "nothing left running")
         honest = [tmp_path / "class" / name for name in HONEST]
         alone = run_grader(*GRADE, *LIMITS, "--outputdir", tmp_path / "alone", *honest)
     finally:
@@ -537,19 +534,21 @@ def assert_reports_are_safe_to_open(batch: Batch) -> None:
         assert str(ROOT) not in row["reason"] and "launcher" not in row["reason"], row
 
 
-def test_without_a_sandbox_the_grader_warns_and_survives_a_killed_robot(
-    tmp_path, marked_environment
-):
+def test_without_a_sandbox_the_grader_warns_and_survives_a_killed_robot(tmp_path, monkeypatch):
+    token = mark_processes(monkeypatch)
     classdir = tmp_path / "class"
-    write_attacker(classdir / "robot_killer", ROBOT_KILLER, True, {}, "")
-    honest_copy(classdir / "alice", "alice", "alice")
+    # Without a sandbox, the port is this test's own: other tests share its network.
+    port = {"PORT": UNSANDBOXED_PORT}
+    write_attacker(classdir / "robot_killer", ROBOT_KILLER, True, port, "")
+    write_attacker(classdir / "honest", "", True, port, "")
+    grade = [*GRADE[:3], str(UNSANDBOXED_PORT), *GRADE[4:]]
     result = run_grader(
-        *GRADE, "--outputdir", tmp_path / "out", "--isolation", "none", *sorted(classdir.iterdir())
+        *grade, "--outputdir", tmp_path / "out", "--isolation", "none", *sorted(classdir.iterdir())
     )
     assert result.returncode == 0, result.stderr
     assert "WARNING: --isolation none: submissions run without a sandbox" in result.stderr
     rows = summary(tmp_path / "out")
-    assert rows["alice"]["score"] == "100.0"
+    assert rows["honest"]["score"] == "100.0"
     assert rows["robot_killer"]["status"] == "error"
     # robot writes output.xml as it goes: killed, it leaves one cut short
     assert rows["robot_killer"]["reason"].startswith("its output.xml cannot be read")
@@ -559,7 +558,7 @@ def test_without_a_sandbox_the_grader_warns_and_survives_a_killed_robot(
     )
     facts = json.loads((tmp_path / "out" / "grading.json").read_text())["runs"][0]
     assert facts["isolation"] == "none" and facts["warning"]
-    wait_until(lambda: not leftovers(marked_environment), 5, "nothing left running")
+    wait_until(lambda: not leftovers(token), 5, "nothing left running")
 
 
 def test_grading_is_refused_when_bwrap_is_missing(tmp_path):
@@ -609,7 +608,7 @@ def test_grading_is_refused_without_user_namespaces(tmp_path):
 )
 def test_unreadable_results_are_an_error_verdict(tmp_path, damage, reason):
     out = tmp_path / "out"
-    result = run_grader(*GRADE, "--outputdir", out, "--isolation", "none", CLASS / "alice")
+    result = run_grader(*GRADE, "--outputdir", out, CLASS / "alice")
     assert result.returncode == 0, result.stderr
     damage(out / "alice" / "output.xml")
     verdict = read_verdict(
@@ -626,7 +625,7 @@ def test_unreadable_results_are_an_error_verdict(tmp_path, damage, reason):
 
 def test_a_forged_verdict_file_is_an_error_in_a_merge(tmp_path):
     out = tmp_path / "out"
-    result = run_grader(*GRADE, "--outputdir", out, "--isolation", "none", CLASS / "alice")
+    result = run_grader(*GRADE, "--outputdir", out, CLASS / "alice")
     assert result.returncode == 0, result.stderr
     (out / "alice" / "verdict.json").write_text(
         '{"submission": "alice", "status": "graded", "tests": [{"name": 1}]}'

@@ -192,7 +192,8 @@ def copy_submission(plan: Plan, submission: str, disk_mb: int) -> list[str]:
     """The submission's folders, regular files and symbolic links, copied into WORKDIR.
 
     Nothing is followed: a symbolic link is copied as a link (it resolves inside the
-    sandbox), and FIFOs, devices and sockets are left out (their names are returned).
+    sandbox), and FIFOs, devices, sockets and hard-linked files are left out (their names
+    are returned).
     Permissions keep only the executable bit; set-user-ID and the like are dropped.
     """
     try:
@@ -232,7 +233,9 @@ def _copy_folder(
         elif stat.S_ISREG(info.st_mode):
             fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
             opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):  # replaced since it was listed
+            # A hard link may be a host file that this process (root) can read and the
+            # student may not; a replaced entry is not what was listed.
+            if not stat.S_ISREG(opened.st_mode) or opened.st_nlink > 1:
                 os.close(fd)
                 skipped.append(name)
                 continue
@@ -280,7 +283,7 @@ def sandbox_plan(args: argparse.Namespace, command: list[str]) -> tuple[Plan, li
         raise
     if skipped:
         shown = ", ".join(repr(name) for name in skipped[:5])
-        print(f"sandbox: left out {len(skipped)} special or too deep entries: {shown}", flush=True)
+        print(f"sandbox: left out {len(skipped)} special or hard-linked files: {shown}", flush=True)
     inside = ["/usr/bin/prlimit", f"--fsize={args.output * MB}:{args.output * MB}", "--"]
     if args.uid:
         inside = [

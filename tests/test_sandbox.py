@@ -119,11 +119,11 @@ CORRUPTER = """
 
 LEAKER = """
     # Reads classmates' code, a host secret, /etc/shadow and /root, follows its own
-    # symlink outward, and prints all of it into its output and its replies.
+    # symbolic and hard links outward, and prints all of it into its output and replies.
     import glob, os, stat
     stolen = []
     for pattern in [CLASSDIR + "/*/server.py", SECRET, "/etc/shadow", "/root/*", "outward",
-                    "/proc/1/environ", "/proc/1/cmdline"]:
+                    "hard_link", "/proc/1/environ", "/proc/1/cmdline"]:
         for path in glob.glob(pattern) or [pattern]:
             try:
                 stolen.append(open(path, "rb").read(4096).decode(errors="replace"))
@@ -413,6 +413,7 @@ def make_class(tmp_path: Path, host: HostSocket) -> tuple[dict[str, str], list[s
         write_attacker(classdir / name, attack, serves, values, marks[name])
     leaker = classdir / "leaker"
     (leaker / "outward").symlink_to(secret)
+    os.link(secret, leaker / "hard_link")
     os.mkfifo(leaker / "fifo")
     (leaker / ("long" * 60)).write_text("a name of 240 bytes")
     (leaker / "setuid_program").write_text("#!/bin/sh\n")

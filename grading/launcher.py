@@ -37,6 +37,7 @@ import select
 import shutil
 import signal
 import stat
+import struct
 import sys
 
 MB = 1024 * 1024
@@ -73,6 +74,14 @@ ETC_PREFIXES = ("java-", "python3")  # JDK and Debian Python configuration
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+# seccomp: a student may create no user namespace (an unprivileged process may, and would
+# reach far more of the kernel: mounts, and "root" in it). Per machine: the audit arch and
+# the numbers of clone, clone3 and unshare.
+_ARCHES = {"x86_64": (0xC000003E, 56, 435, 272), "aarch64": (0xC00000B7, 220, 435, 97)}
+_CLONE_NEWUSER = 0x10000000
+_X32_BIT = 0x40000000  # x86_64's x32 system calls
+
+
 class Refused(Exception):
     """The sandbox cannot be made for this submission; the message is for the student."""
 
@@ -104,11 +113,16 @@ class Plan:
         self.fds.append(fd)
         self.add("--perms", f"{perms:04o}", "--file", str(fd), destination)
 
-    def data(self, text: str, destination: str) -> None:
+    def pipe(self, data: bytes) -> int:
+        """A descriptor to read ``data`` from (a few hundred bytes: the pipe holds them)."""
         reader, writer = os.pipe()
-        os.write(writer, text.encode())  # a few hundred bytes: fits the pipe's buffer
+        os.write(writer, data)
         os.close(writer)
-        self.file(reader, destination, 0o644)
+        self.fds.append(reader)
+        return reader
+
+    def data(self, text: str, destination: str) -> None:
+        self.add("--perms", "0644", "--file", str(self.pipe(text.encode())), destination)
 
     def directory(self, destination: str, perms: int = 0o755) -> None:
         self.add("--perms", f"{perms:04o}", "--dir", destination)
@@ -248,6 +262,39 @@ def _copy_folder(
             skipped.append(name)
 
 
+def seccomp_filter() -> bytes | None:
+    """A BPF program that refuses new user namespaces, or None on an unknown machine.
+
+    ``unshare`` and ``clone`` with CLONE_NEWUSER fail with EPERM; ``clone3``, whose flags a
+    filter cannot read, fails with ENOSYS, so that the C library falls back to ``clone``
+    (as in Docker's and Flatpak's filters). A system call of another architecture (a
+    32-bit program) kills the process: its numbers would differ."""
+    machine = _ARCHES.get(os.uname().machine)
+    if not machine:
+        return None
+    arch, clone, clone3, unshare = machine
+    load, equal, has_bits, give = 0x20, 0x15, 0x45, 0x06
+    allow, kill = 0x7FFF0000, 0x80000000
+    no_system_call, not_permitted = 0x00050000 | 38, 0x00050000 | 1  # ENOSYS, EPERM
+    program = [  # (operation, jump if true, jump if false, value); jumps skip ahead
+        (load, 0, 0, 4),  # 0: the architecture
+        (equal, 1, 0, arch),  # 1: native: to 3
+        (give, 0, 0, kill),  # 2
+        (load, 0, 0, 0),  # 3: the system call's number
+        (has_bits, 8, 0, _X32_BIT),  # 4: x32: to 13
+        (equal, 7, 0, clone3),  # 5: to 13
+        (equal, 2, 0, unshare),  # 6: to 9
+        (equal, 1, 0, clone),  # 7: to 9
+        (give, 0, 0, allow),  # 8
+        (load, 0, 0, 16),  # 9: the flags, the low half of the first argument
+        (has_bits, 1, 0, _CLONE_NEWUSER),  # 10: to 12
+        (give, 0, 0, allow),  # 11
+        (give, 0, 0, not_permitted),  # 12
+        (give, 0, 0, no_system_call),  # 13
+    ]
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
 def sandbox_plan(args: argparse.Namespace, command: list[str]) -> tuple[Plan, list[str]]:
     """bwrap's arguments, and the command it runs inside the sandbox."""
     plan = Plan()
@@ -266,6 +313,9 @@ def sandbox_plan(args: argparse.Namespace, command: list[str]) -> tuple[Plan, li
         if args.uid:
             for capability in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
                 plan.add("--cap-add", capability)  # for setpriv, which drops them all
+        program = seccomp_filter()
+        if program:
+            plan.add("--seccomp", str(plan.pipe(program)))
         system_view(plan, args.uid or os.getuid())
         program, prefix = interpreter(command[0], args.hide)
         if prefix:

@@ -96,7 +96,8 @@ TAMPERER = """
 """
 
 CORRUPTER = """
-    # Makes Reply Should Be always pass and drops a .pth file into the judge's venv.
+    # Makes Reply Should Be always pass, drops a .pth file into the judge's venv, and
+    # makes a user namespace.
     import glob, os
     done = []
     for path in [KIT + "/keywords/SocketLibrary/library.py", KIT + "/suites/welcome_timeout.robot"]:
@@ -115,6 +116,9 @@ CORRUPTER = """
         except OSError:
             pass
     print("corrupted:", len(done), flush=True)
+    import ctypes  # a user namespace: "root" in it, and more of the kernel to attack
+    made = ctypes.CDLL(None).unshare(0x10000000) == 0  # CLONE_NEWUSER
+    print("user namespace:", "made" if made else "refused", flush=True)
 """
 
 LEAKER = """
@@ -498,6 +502,7 @@ def assert_nothing_reached_the_judge_the_host_or_a_classmate(batch: Batch) -> No
     assert "cannot forge: FileNotFoundError" in batch.output("forger")
     assert "results changed: 0" in batch.output("tamperer")
     assert "corrupted: 0" in batch.output("corrupter")
+    assert "user namespace: refused" in batch.output("corrupter")
     assert "killed" not in batch.output("outliver")
     assert batch.host_connections == 0
     assert "escaped" not in batch.output("escaper")

@@ -428,6 +428,7 @@ def supervise(child: int, status_fd: int) -> int:
         signal.signal(-code, signal.SIG_DFL)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.kill(os.getpid(), -code)
+        return 128 - code  # still here: a signal that kills no one, so it was an exit code
     return code
 
 

@@ -33,6 +33,7 @@ import pytest
 
 from grading.cgroups import Cgroups
 from grading.report import read_verdict, suite_requirements
+from SocketLibrary.handoff import LAUNCHER_VARIABLE
 from tests.helpers import (
     ROOT,
     SUITES,
@@ -672,3 +673,17 @@ def _members(cgroup) -> list[int]:
         for directory in cgroup.directories.values()
         for pid in (directory / "cgroup.procs").read_text().split()
     ]
+
+
+def test_start_server_puts_the_graders_launcher_in_front_and_names_only_the_command(
+    lib, monkeypatch
+):
+    """The launcher comes from the environment; no message or log names it."""
+    monkeypatch.setenv(LAUNCHER_VARIABLE, json.dumps(["/usr/bin/env", "LAUNCHED=yes"]))
+    command = f"{sys.executable} -c \"import os, sys; sys.exit(os.environ['LAUNCHED'])\""
+    with pytest.raises(AssertionError) as failure:
+        lib.start_server(command, 0, ready_timeout="5s")
+    message = str(failure.value)
+    assert message.startswith("server did not start: exited with code 1 before listening")
+    assert message.endswith("yes"), "the launcher ran the command, which printed its variable"
+    assert "/usr/bin/env" not in message

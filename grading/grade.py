@@ -11,6 +11,7 @@ share a port are graded one after another.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -160,10 +162,19 @@ def clear_earlier_results(out: Path) -> None:
 
 
 def grade_one(directory: Path, settings: Settings, isolation: Isolation, batch: Batch) -> Verdict:
-    """Grade one submission; its verdict is saved unless ``batch`` was interrupted."""
+    """Grade one submission; its verdict is saved unless ``batch`` was interrupted.
+
+    Whatever goes wrong on the way is this submission's ``error`` verdict, not the batch's
+    end; the traceback, which names the grader's paths, goes to the grader's stderr only."""
     uid = isolation.take_uid()
     try:
         return _grade(directory, settings, isolation, batch, uid)
+    except Exception as error:  # the rest of the class is still graded
+        traceback.print_exc()
+        verdict = Verdict(directory.name, "error", f"the grader failed ({type(error).__name__})")
+        with contextlib.suppress(OSError):
+            verdict.save(settings.outputdir / directory.name)
+        return verdict
     finally:
         isolation.give_back_uid(uid)
 

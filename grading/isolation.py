@@ -245,7 +245,7 @@ class Isolation:
             processes = "not limited (not root, and no writable cgroup)"
         return {
             "isolation": "sandbox",
-            "sandbox": f"bubblewrap ({self.bwrap_version()}), "
+            "sandbox": f"{self.bwrap_version()}, "
             + ("a uid of its own per submission" if self.student_uids else "the grader's uid"),
             "limits": {
                 "cpu": f"{limits.cpu_seconds} CPU seconds per process (rlimit)",

@@ -132,7 +132,7 @@ class Cgroups:
         return cls(1, parents) if parents else None
 
     def describe(self) -> str:
-        return f"cgroup v{self.version} ({', '.join(sorted(self.parents)) or 'pids, memory'})"
+        return f"cgroup v{self.version}"
 
     def limits(self, controller: str) -> bool:
         return self.version == 2 or controller in self.parents

@@ -262,15 +262,15 @@ def _grade(
 def limit_notes(events: dict[str, int], isolation: Isolation) -> list[str]:
     """What the submission's cgroup counted, in the verdict's words."""
     notes = []
-    if events.get("forks refused"):
+    if refused := events.get("forks refused"):
         notes.append(
             f"stopped by the process limit ({isolation.limits.processes} processes): "
-            f"{events['forks refused']} forks refused"
+            f"{refused} fork{'s' * (refused > 1)} refused"
         )
-    if events.get("killed for memory"):
+    if killed := events.get("killed for memory"):
         notes.append(
             f"stopped by the memory limit ({isolation.limits.memory_mb} MB): "
-            f"{events['killed for memory']} processes killed"
+            f"{killed} process{'es' * (killed > 1)} killed"
         )
     return notes
 

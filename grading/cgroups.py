@@ -109,7 +109,10 @@ class Cgroups:
         for fstype, point, _options in mounts:
             if fstype != "cgroup2":
                 continue
-            available = set(Path(point, "cgroup.controllers").read_text().split())
+            try:
+                available = set(Path(point, "cgroup.controllers").read_text().split())
+            except OSError:
+                continue
             if set(CONTROLLERS) <= available:
                 # v2 lets no cgroup with processes delegate controllers, so the parent
                 # goes at the top, which only root may write.

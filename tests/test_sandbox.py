@@ -568,6 +568,35 @@ def test_without_a_sandbox_the_grader_warns_and_survives_a_killed_robot(tmp_path
     wait_until(lambda: not leftovers(token), 5, "nothing left running")
 
 
+def test_without_cgroups_the_limits_fall_back_to_a_uid_and_rlimits(tmp_path, monkeypatch):
+    """A real condition: no cgroup hierarchy can be written (an empty, read-only
+    /sys/fs/cgroup in a mount namespace of the grader's own)."""
+    token = mark_processes(monkeypatch)
+    write_attacker(tmp_path / "class" / "fork_bomb", FORK_BOMB, True, {}, "")
+    grader = [sys.executable, "-m", "grading", *GRADE, *LIMITS, "--outputdir", str(tmp_path)]
+    script = "mount -t tmpfs -o ro,size=4k none /sys/fs/cgroup && exec " + shlex.join(
+        [*grader, str(tmp_path / "class" / "fork_bomb")]
+    )
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    limits = json.loads((tmp_path / "grading.json").read_text())["runs"][0]["limits"]
+    assert limits["processes"] == "64 for the whole submission (its own uid, rlimit)"
+    assert limits["memory"] == "600 MB of address space per process (rlimit)"
+    row = summary(tmp_path)["fork_bomb"]
+    assert (row["status"], row["score"]) == ("graded", "100.0")
+    log = "".join(path.read_text() for path in (tmp_path / "fork_bomb").glob("server-*.log"))
+    assert "fork refused: BlockingIOError" in log
+    assert int(log.split("forked ")[1].split()[0]) < 64
+    wait_until(lambda: not leftovers(token), 5, "nothing left running")
+
+
 def test_grading_is_refused_when_bwrap_is_missing(tmp_path):
     result = run_grader(
         *GRADE, "--outputdir", tmp_path / "out", "--bwrap", tmp_path / "no-bwrap", CLASS / "alice"

@@ -313,9 +313,9 @@ def sandbox_plan(args: argparse.Namespace, command: list[str]) -> tuple[Plan, li
         if args.uid:
             for capability in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
                 plan.add("--cap-add", capability)  # for setpriv, which drops them all
-        program = seccomp_filter()
-        if program:
-            plan.add("--seccomp", str(plan.pipe(program)))
+        seccomp = seccomp_filter()
+        if seccomp:
+            plan.add("--seccomp", str(plan.pipe(seccomp)))
         system_view(plan, args.uid or os.getuid())
         program, prefix = interpreter(command[0], args.hide)
         if prefix:
@@ -355,11 +355,11 @@ def run_sandboxed(args: argparse.Namespace, command: list[str]) -> int:
     args_read, args_write = os.pipe()
     plan.fds += [status_write, args_read]  # status_read stays with this process
     plan.add("--json-status-fd", str(status_write))
-    # The arguments go through a pipe: /proc/1/cmdline in the sandbox shows none of them.
+    # bwrap's options go through a pipe: /proc/1/cmdline in the sandbox shows none of them.
     resource.setrlimit(resource.RLIMIT_NOFILE, _enough_files(len(plan.fds) + 64))
     payload = b"\0".join(os.fsencode(arg) for arg in plan.args)
     child = os.fork()
-    if child == 0:  # pragma: no cover - the child execs bwrap or exits
+    if child == 0:  # the child joins the cgroups, takes the limits and becomes bwrap
         try:
             os.close(args_write)
             os.setsid()  # a stop signal for the student's server must not kill bwrap
@@ -376,7 +376,9 @@ def run_sandboxed(args: argparse.Namespace, command: list[str]) -> int:
                         os.close(int(name))
             os.execve(args.bwrap, ["bwrap", "--args", str(args_read), "--", *inside], {})
         except BaseException as error:  # report and leave, whatever it was
-            print(f"sandbox: cannot start: {error}", file=sys.stderr, flush=True)
+            # The student reads this: the reason, and none of the judge's paths.
+            why = getattr(error, "strerror", None) or type(error).__name__
+            print(f"sandbox: cannot start: {why}", file=sys.stderr, flush=True)
         os._exit(126)
     os.close(args_read)
     os.close(status_write)

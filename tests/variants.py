@@ -2,9 +2,10 @@
 
 Each faulty variant is one plausible student bug, made by swapping one protocol function
 or one handler method of the reference server; the awkward ones are correct but slow,
-split their replies into segments, or serve one client at a time. The suite tests prove
-that every faulty variant fails the suite (and which tests catch it) and every awkward
-one passes. The seed programs themselves, ported faithfully, are in ``tests/seeds/``.
+split their replies into segments, or serve one client at a time. ``tests/verdicts.py``
+says which tests each faulty variant must fail, and ``tests/test_stability.py`` proves,
+run after run, that it does and that every awkward one passes. The seed programs
+themselves, ported faithfully, are in ``tests/seeds/``.
 
 Run one like a reference server: ``python -m tests.variants echo.missing_prefix --port 0``.
 """

@@ -14,7 +14,7 @@ from services import serve
 from services.protocols import ACK_TEXT, BANNER
 from SocketLibrary import SocketFailure
 from tests import peers
-from tests.helpers import keyword_library
+from tests.helpers import keyword_library, serve_on_ipv6_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -221,17 +221,10 @@ def test_set_connection_timeout_returns_the_old_one(lib):
 
 
 def test_ipv6(lib):
-    try:
-        server = serve("echo", host="::1")
-        address = server.__enter__()
-    except OSError as error:
-        pytest.skip(f"no IPv6 loopback here: {error}")
-    try:
-        lib.open_tcp_connection("::1", address[1])
+    with serve_on_ipv6_loopback("echo") as (host, port):
+        lib.open_tcp_connection(host, port)
         lib.send("v6")
         lib.reply_should_be("Echo=>v6")
-    finally:
-        server.__exit__(None, None, None)
 
 
 def test_unix_socket(lib, tmp_path):
@@ -391,24 +384,20 @@ def test_refused_tcp(lib):
     assert message == f"Connection refused by 127.0.0.1:{port}"
 
 
-def test_refused_udp(lib):
+@pytest.mark.parametrize(
+    ("keyword", "args", "expected"),
+    [
+        ("reply_should_be", ("ANYONE?",), "Expected 'ANYONE?'"),
+        ("no_reply_within", ("1s",), "Expected no reply"),
+    ],
+)
+def test_refused_udp(lib, keyword, args, expected):
     port = unused_port(socket.SOCK_DGRAM)
     lib.open_udp_connection("127.0.0.1", port)
     lib.send("anyone?")
-    message = fails(lib.reply_should_be, "ANYONE?", limit=2)
+    message = fails(getattr(lib, keyword), *args, limit=2)
     assert message == (
-        f"Expected 'ANYONE?' but: Connection refused by 127.0.0.1:{port}: "
-        f"nothing listens on that UDP port (ICMP port unreachable)"
-    )
-
-
-def test_no_reply_within_says_what_it_expected_when_the_port_is_closed(lib):
-    port = unused_port(socket.SOCK_DGRAM)
-    lib.open_udp_connection("127.0.0.1", port)
-    lib.send("anyone?")
-    message = fails(lib.no_reply_within, "1s", limit=1)
-    assert message == (
-        f"Expected no reply but: Connection refused by 127.0.0.1:{port}: "
+        f"{expected} but: Connection refused by 127.0.0.1:{port}: "
         f"nothing listens on that UDP port (ICMP port unreachable)"
     )
 

@@ -152,11 +152,11 @@ class Connection:
         """Take a matched answer out of the buffer; the bytes after it stay."""
         raise NotImplementedError
 
-    def _outcome(self, kind: Kind, data: bytes, started: float, timeout: float) -> Outcome:
-        return Outcome(kind, data, time.monotonic() - started, timeout)
-
-    def _failed(self, reason: str, data: bytes, started: float, timeout: float) -> Outcome:
-        return Outcome(Kind.FAILED, data, time.monotonic() - started, timeout, reason)
+    @staticmethod
+    def _outcome(
+        kind: Kind, data: bytes, started: float, timeout: float, reason: str = ""
+    ) -> Outcome:
+        return Outcome(kind, data, time.monotonic() - started, timeout, reason)
 
     def _error_text(self, action: str, error: OSError) -> str:
         """One line for an error the network reported while sending or receiving."""
@@ -212,7 +212,7 @@ class StreamConnection(Connection):
         deadline = started + timeout
         buffer = self._buffer
         if self.closed:
-            return self._failed(self._closed_text(), bytes(buffer), started, timeout)
+            return self._outcome(Kind.FAILED, b"", started, timeout, self._closed_text())
         while True:
             count = expectation.scan(buffer)
             if count is not None:
@@ -224,10 +224,9 @@ class StreamConnection(Connection):
             if len(buffer) >= self.buffer_limit:
                 return self._outcome(Kind.BUFFER_FULL, bytes(buffer), started, timeout)
             ended = self._receive_once(deadline - time.monotonic())
-            if ended is Kind.FAILED:
-                return self._failed(self._error, bytes(buffer), started, timeout)
             if ended:
-                return self._outcome(ended, bytes(buffer), started, timeout)
+                reason = self._error if ended is Kind.FAILED else ""
+                return self._outcome(ended, bytes(buffer), started, timeout, reason)
 
     def consume(self, outcome: Outcome) -> None:
         del self._buffer[: len(outcome.data)]
@@ -299,7 +298,7 @@ class DatagramConnection(Connection):
         """Judge the next datagram, waiting at most ``timeout`` seconds for it to arrive."""
         started = time.monotonic()
         if self.closed:
-            return self._failed(self._closed_text(), b"", started, timeout)
+            return self._outcome(Kind.FAILED, b"", started, timeout, self._closed_text())
         if not self._pending:
             self.sock.settimeout(max(timeout, 0.0))
             try:
@@ -307,7 +306,8 @@ class DatagramConnection(Connection):
             except (TimeoutError, BlockingIOError):
                 return self._outcome(Kind.TIMED_OUT, b"", started, timeout)
             except OSError as error:
-                return self._failed(self._error_text("receive from", error), b"", started, timeout)
+                reason = self._error_text("receive from", error)
+                return self._outcome(Kind.FAILED, b"", started, timeout, reason)
             self._observe("<-", data)
             self._pending.append(data)
         datagram = self._pending[0]

@@ -3,7 +3,9 @@ and every outcome becomes one failure message."""
 
 from __future__ import annotations
 
+import select
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -86,11 +88,58 @@ def test_stream_close_and_reset_are_outcomes_that_stay():
         assert client.wait(PeerClose(), 5).kind is Kind.DIFFERS
         for _ in range(2):  # the peer's end is remembered
             outcome = client.wait(Exactly(b"bye!", "UTF-8"), 5)
-            assert (outcome.kind, outcome.data) == (Kind.CLOSED, b"bye")
+            assert (outcome.kind, outcome.data, outcome.late) == (Kind.CLOSED, b"bye", False)
     with tcp_pair() as (client, server):
         client.send(b"provoke")  # unread data makes the close an RST
         reset(server)
         assert client.wait(AnyData(), 5).kind is Kind.RESET
+
+
+class StallingMatcher:
+    """Its first look outlasts the wait, and the peer closes meanwhile: what a client that
+    gets no CPU before its deadline sees when it runs again."""
+
+    def __init__(self, client: StreamConnection, server: socket.socket, stall: float) -> None:
+        self.client, self.server, self.stall = client, server, stall
+        self.stalled = False
+
+    def scan(self, buffer: bytearray) -> int | None:
+        if not self.stalled:
+            self.stalled = True
+            time.sleep(self.stall)  # the stall is the behaviour under test
+            self.server.shutdown(socket.SHUT_WR)  # the peer closes after the deadline
+            select.select([self.client.sock], [], [], 5)  # and the FIN has arrived
+        return None
+
+    def whole(self, datagram: bytes) -> bool:
+        return False
+
+
+def test_an_end_seen_only_after_the_deadline_is_late():
+    with tcp_pair() as (client, server):
+        outcome = client.wait(StallingMatcher(client, server, stall=0.3), 0.1)
+    assert (outcome.kind, outcome.late) == (Kind.CLOSED, True)
+
+
+@pytest.mark.parametrize(
+    ("expectation", "kind", "passes_in_time", "passes_late"),
+    [
+        # a timeout would have passed: what came late gets the benefit of the doubt
+        (StaysOpen(1), Kind.CLOSED, False, True),
+        (StaysOpen(1), Kind.RESET, False, True),
+        (NoData(), Kind.DIFFERS, False, True),
+        # a timeout would have failed too: late or not, it fails
+        (Exactly(b"x", "UTF-8"), Kind.CLOSED, False, False),
+        (PeerClose(), Kind.DIFFERS, False, False),
+        (Exactly(b"x", "UTF-8"), Kind.MATCHED, True, True),
+    ],
+)
+def test_late_outcomes_pass_where_a_timeout_would(expectation, kind, passes_in_time, passes_late):
+    in_time, late = (Outcome(kind, b"x", 1.2, 1, late=flag) for flag in (False, True))
+    assert (expectation.passed(in_time), expectation.passed(late)) == (
+        passes_in_time,
+        passes_late,
+    )
 
 
 def test_stream_buffer_full():

@@ -1,7 +1,7 @@
 """What each waiting keyword waits for, and how it says what it expected.
 
-An expectation judges received bytes and never touches a socket: ``scan`` looks at a
-stream's buffer and ``whole`` at one datagram (see ``transport.Expectation``). It also
+An expectation is the transport's ``Matcher``: it judges received bytes and never touches
+a socket (``scan`` looks at a stream's buffer, ``whole`` at one datagram). It also
 states which outcomes of the wait pass (``passes``; a reply passes when it matched,
 silence when the wait timed out) and what it expected, for the failure message built
 by ``display.failure``. New checks (a search, a line, an operator) are new classes here.
@@ -34,6 +34,11 @@ class Expectation:
     def hint(self, outcome: Outcome) -> str:
         """What the failure message about ``outcome`` should add, if anything."""
         return ""
+
+    def passed(self, outcome: Outcome) -> bool:
+        """Whether the wait passed. What was seen only after the deadline (the process
+        got no CPU in time) may have come after it: if a timeout passes, so does that."""
+        return outcome.kind in self.passes or (outcome.late and Kind.TIMED_OUT in self.passes)
 
 
 class AnyData(Expectation):

@@ -4,7 +4,7 @@ A stream connection keeps every received byte in one buffer until a caller consu
 so nothing depends on how the peer's replies were segmented and nothing is lost between
 reads. Every wait takes a timeout; the buffer has a size limit.
 
-Both kinds of connection offer one wait primitive, ``wait(expectation, timeout)``. It
+Both kinds of connection offer one wait primitive, ``wait(matcher, timeout)``. It
 never raises for what the peer does: it returns an ``Outcome`` (matched, differs, timed
 out, closed, reset, buffer full, or failed with the reason) carrying the bytes concerned
 and the time waited, as a sans-IO parser returns events. Nothing is consumed by waiting;
@@ -31,7 +31,7 @@ MAX_DATAGRAM = 65535
 # the peer's close ("closed") or reset ("reset").
 TrafficObserver = Callable[["Connection", str, bytes], None]
 
-# What ``Expectation.scan`` returns when the buffer can no longer become the answer.
+# What ``Matcher.scan`` returns when the buffer can no longer become the answer.
 CANNOT_MATCH = -1
 
 
@@ -39,8 +39,8 @@ class TransportError(Exception):
     """Connecting or sending failed for a reason the peer, the network or the caller gave."""
 
 
-class Expectation(Protocol):
-    """What a wait waits for. Implementations judge; they never touch the socket."""
+class Matcher(Protocol):
+    """What a wait waits for. Implementations judge bytes; they never touch the socket."""
 
     def scan(self, buffer: bytearray) -> int | None:
         """On a stream: how many leading bytes of ``buffer`` make the answer,
@@ -67,6 +67,8 @@ class Outcome:
     ``data`` is the answer when ``kind`` is MATCHED, else everything received and not yet
     consumed (the datagram that differs, the bytes before a close, the full buffer).
     ``waited`` is how long the wait took, ``timeout`` how long it was allowed to take.
+    ``late`` says that what ended the wait was seen only after the deadline (the process
+    got no CPU in time), so it may have happened after the deadline too.
     """
 
     kind: Kind
@@ -74,6 +76,7 @@ class Outcome:
     waited: float
     timeout: float
     reason: str = ""
+    late: bool = False
 
 
 def describe_peer(family: int, address: object) -> str:
@@ -144,19 +147,13 @@ class Connection:
     def _send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def wait(self, expectation: Expectation, timeout: float) -> Outcome:
-        """Receive until ``expectation`` is met or cannot be, for at most ``timeout`` s."""
+    def wait(self, matcher: Matcher, timeout: float) -> Outcome:
+        """Receive until ``matcher`` is satisfied or cannot be, for at most ``timeout`` s."""
         raise NotImplementedError
 
     def consume(self, outcome: Outcome) -> None:
         """Take a matched answer out of the buffer; the bytes after it stay."""
         raise NotImplementedError
-
-    @staticmethod
-    def _outcome(
-        kind: Kind, data: bytes, started: float, timeout: float, reason: str = ""
-    ) -> Outcome:
-        return Outcome(kind, data, time.monotonic() - started, timeout, reason)
 
     def _error_text(self, action: str, error: OSError) -> str:
         """One line for an error the network reported while sending or receiving."""
@@ -204,29 +201,36 @@ class StreamConnection(Connection):
         """Received bytes no read has consumed yet."""
         return bytes(self._buffer)
 
-    def wait(self, expectation: Expectation, timeout: float) -> Outcome:
-        """Receive until ``expectation.scan(buffer)`` decides, the peer ends the stream,
-        the buffer fills up or ``timeout`` passes; the expectation sees the whole buffer
-        after each arrival and before the first read."""
+    def wait(self, matcher: Matcher, timeout: float) -> Outcome:
+        """Receive until ``matcher.scan(buffer)`` decides, the peer ends the stream, the
+        buffer fills up or ``timeout`` passes; the matcher sees the whole buffer after
+        each arrival and before the first read."""
         started = time.monotonic()
+        if self.closed:
+            return Outcome(Kind.FAILED, b"", 0.0, timeout, self._closed_text())
         deadline = started + timeout
         buffer = self._buffer
-        if self.closed:
-            return self._outcome(Kind.FAILED, b"", started, timeout, self._closed_text())
+        reason = ""
+        late = False
         while True:
-            count = expectation.scan(buffer)
+            count = matcher.scan(buffer)
             if count is not None:
-                if count == CANNOT_MATCH:
-                    return self._outcome(Kind.DIFFERS, bytes(buffer), started, timeout)
-                return self._outcome(Kind.MATCHED, bytes(buffer[:count]), started, timeout)
+                kind = Kind.DIFFERS if count == CANNOT_MATCH else Kind.MATCHED
+                break
             if self.peer_state:
-                return self._outcome(self.peer_state, bytes(buffer), started, timeout)
+                kind = self.peer_state
+                break
             if len(buffer) >= self.buffer_limit:
-                return self._outcome(Kind.BUFFER_FULL, bytes(buffer), started, timeout)
+                kind = Kind.BUFFER_FULL
+                break
             ended = self._receive_once(deadline - time.monotonic())
             if ended:
+                kind, late = ended, False
                 reason = self._error if ended is Kind.FAILED else ""
-                return self._outcome(ended, bytes(buffer), started, timeout, reason)
+                break
+            late = time.monotonic() > deadline
+        data = bytes(buffer[:count]) if kind is Kind.MATCHED else bytes(buffer)
+        return Outcome(kind, data, time.monotonic() - started, timeout, reason, late)
 
     def consume(self, outcome: Outcome) -> None:
         del self._buffer[: len(outcome.data)]
@@ -294,25 +298,27 @@ class DatagramConnection(Connection):
             f"(ICMP port unreachable)"
         )
 
-    def wait(self, expectation: Expectation, timeout: float) -> Outcome:
+    def wait(self, matcher: Matcher, timeout: float) -> Outcome:
         """Judge the next datagram, waiting at most ``timeout`` seconds for it to arrive."""
         started = time.monotonic()
         if self.closed:
-            return self._outcome(Kind.FAILED, b"", started, timeout, self._closed_text())
+            return Outcome(Kind.FAILED, b"", 0.0, timeout, self._closed_text())
+        late = False
         if not self._pending:
             self.sock.settimeout(max(timeout, 0.0))
             try:
-                data = self.sock.recv(MAX_DATAGRAM)
+                datagram = self.sock.recv(MAX_DATAGRAM)
             except (TimeoutError, BlockingIOError):
-                return self._outcome(Kind.TIMED_OUT, b"", started, timeout)
+                return Outcome(Kind.TIMED_OUT, b"", time.monotonic() - started, timeout)
             except OSError as error:
                 reason = self._error_text("receive from", error)
-                return self._outcome(Kind.FAILED, b"", started, timeout, reason)
-            self._observe("<-", data)
-            self._pending.append(data)
+                return Outcome(Kind.FAILED, b"", time.monotonic() - started, timeout, reason)
+            self._observe("<-", datagram)
+            self._pending.append(datagram)
+            late = time.monotonic() > started + timeout
         datagram = self._pending[0]
-        kind = Kind.MATCHED if expectation.whole(datagram) else Kind.DIFFERS
-        return self._outcome(kind, datagram, started, timeout)
+        kind = Kind.MATCHED if matcher.whole(datagram) else Kind.DIFFERS
+        return Outcome(kind, datagram, time.monotonic() - started, timeout, late=late)
 
     def consume(self, outcome: Outcome) -> None:
         self._pending.popleft()

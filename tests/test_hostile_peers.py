@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import socket
 import threading
 import time
@@ -133,6 +134,11 @@ def test_waiting_keyword_against_hostile_peer(peer, keyword):
         library.open_tcp_connection(*address)
         if peer == "reset":
             library.send("provoke")
+        if peer != "silent":
+            # The peer acts first (sends, closes, resets) however late its thread runs, so
+            # the case does not depend on the machine's load.
+            connection = library._connections.current
+            assert select.select([connection.sock], [], [], 5)[0], f"{peer} did not act"
         started = time.monotonic()
         try:
             call(library, keyword, KEYWORDS[keyword])

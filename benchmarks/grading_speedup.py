@@ -2,6 +2,11 @@
 
 The class cycles through the shipped samples (correct, slow, split, buggy and hostile),
 so it has the mix a real class has. Run: python benchmarks/grading_speedup.py [--size 40]
+
+``--baseline CHECKOUT`` instead compares this checkout's grader with another one's (an
+older commit, e.g. ``git worktree add /tmp/before main``) on the same class, default
+--jobs, alternating between the two for ``--rounds`` rounds, and prints the medians and
+their ratio: ``python benchmarks/grading_speedup.py --baseline /tmp/before --size 11``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import argparse
 import csv
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,8 +38,11 @@ def make_class(folder: Path, size: int) -> list[Path]:
     return submissions
 
 
-def grade(submissions: list[Path], out: Path, jobs: int) -> float:
+def grade(submissions: list[Path], out: Path, jobs: int, checkout: Path = ROOT) -> float:
     """Seconds to grade the class; the verdicts are left in ``out/summary.csv``."""
+    environment = dict(os.environ)
+    if checkout != ROOT:  # its own grader and keyword library, ahead of the installed ones
+        environment["PYTHONPATH"] = f"{checkout / 'keywords'}:{checkout}"
     started = time.monotonic()
     subprocess.run(
         [
@@ -52,7 +61,8 @@ def grade(submissions: list[Path], out: Path, jobs: int) -> float:
             str(jobs),
             *map(str, submissions),
         ],
-        cwd=ROOT,
+        cwd=checkout,
+        env=environment,
         check=True,
         capture_output=True,
     )
@@ -68,11 +78,37 @@ def verdict_counts(out: Path) -> list[tuple[str, ...]]:
         ]
 
 
+def compare(submissions: list[Path], folder: Path, baseline: Path, rounds: int) -> None:
+    """This checkout's grader against ``baseline``'s, alternating, median of ``rounds``."""
+    times: dict[str, list[float]] = {"baseline": [], "this checkout": []}
+    verdicts = {}
+    for number in range(rounds):
+        for label, checkout in (("baseline", baseline), ("this checkout", ROOT)):
+            out = folder / f"out-{label.replace(' ', '-')}-{number}"
+            times[label].append(grade(submissions, out, default_jobs(), checkout))
+            verdicts[label] = verdict_counts(out)
+    before, after = (statistics.median(times[label]) for label in times)
+    print(f"{len(submissions)} welcome_timeout submissions on {os.cpu_count()} cores, ", end="")
+    print(f"--jobs {default_jobs()}, median of {rounds} alternating rounds")
+    for label, seconds in times.items():
+        print(f"  {label:>13}: {statistics.median(seconds):6.1f} s  (runs: ", end="")
+        print(", ".join(f"{value:.1f}" for value in seconds) + ")")
+    same = verdicts["baseline"] == verdicts["this checkout"]
+    print(f"  ratio {after / before:.2f}x; " + ("same verdicts" if same else "VERDICTS DIFFER"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=40)
     parser.add_argument("--jobs", type=int, nargs="*", default=[default_jobs(), 1])
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.baseline:
+        with tempfile.TemporaryDirectory() as folder:
+            submissions = make_class(Path(folder) / "class", args.size)
+            compare(submissions, Path(folder), args.baseline.resolve(), args.rounds)
+        return
     with tempfile.TemporaryDirectory() as folder:
         submissions = make_class(Path(folder) / "class", args.size)
         times, verdicts = {}, {}

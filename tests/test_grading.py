@@ -1,8 +1,9 @@
 """Batch grading of the shipped sample class, through the real CLI.
 
 Every verdict and reason is asserted, and after every run no process of any submission
-is left: each test copies the class into its own folder and then looks in /proc for any
-process still working there.
+is left: every process started from a test carries the test's token in its environment,
+and /proc must show none of them afterwards (sandboxed servers work in a copy of their
+folder, so their working directory does not tell).
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from grading.grade import namespaces_available
-from tests.helpers import ROOT, processes_working_in, run_grader, wait_until
+from tests.helpers import (
+    ROOT,
+    leftovers,
+    mark_processes,
+    processes_working_in,
+    run_grader,
+    wait_until,
+)
 
 # Starts processes: left out of the quick loop, pytest -m "not slow".
 pytestmark = pytest.mark.slow
 
 CLASS = ROOT / "grading" / "examples" / "welcome_timeout"
-NAMESPACES, WHY = namespaces_available()
-needs_namespaces = pytest.mark.skipif(not NAMESPACES, reason=f"no namespaces here: {WHY}")
 
 # submission -> (status, passed, failed, the reason starts with)
 EXPECTED = {
@@ -112,16 +117,16 @@ def assert_verdicts(out: Path, names: list[str]) -> None:
         assert float(row["score"]) == round(100 * passed / 9, 1)
 
 
-@needs_namespaces
-def test_grading_the_sample_class(tmp_path):
-    """The whole class at once, isolated and in parallel, everyone on port 8001."""
+def test_grading_the_sample_class(tmp_path, monkeypatch):
+    """The whole class at once, sandboxed and in parallel, everyone on port 8001."""
+    token = mark_processes(monkeypatch)
     out = tmp_path / "out"
     result = grade(out, copy_class(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "11/11 graded, 6 with failures" in result.stderr
 
     assert_verdicts(out, sorted(EXPECTED))
-    assert processes_working_in(tmp_path / "class") == []
+    assert leftovers(token) == []
     (flood,) = (out / "judy_floods").glob("server-*.log")
     assert flood.stat().st_size <= 10 * 1024 * 1024
 
@@ -147,7 +152,7 @@ def test_grading_the_sample_class(tmp_path):
 
     page = (out / "summary.html").read_text()
     for name in EXPECTED:
-        assert f'<a href="{name}/report.html">{name}</a>' in page
+        assert f'<a href="./{name}/report.html">{name}</a>' in page
     assert "SyntaxError: &#x27;(&#x27; was never closed" in page
     assert "11 submissions, 9 graded" in page
     assert "<h2>Pass rate per requirement</h2>" in page
@@ -180,7 +185,6 @@ def test_serial_fallback_grades_the_same_and_kills_the_daemon(tmp_path):
     assert processes_working_in(tmp_path / "class") == []
 
 
-@needs_namespaces
 def test_shards_merged_equal_the_unsharded_run(tmp_path):
     names = ["alice", "dave_strips", "frank_one_at_a_time", "gina_syntax_error", "hank_never_binds"]
     folders = copy_class(tmp_path, names)
@@ -203,7 +207,8 @@ def test_shards_merged_equal_the_unsharded_run(tmp_path):
     assert (tmp_path / "merged" / "report.html").exists()
 
 
-def test_time_limit(tmp_path):
+def test_time_limit(tmp_path, monkeypatch):
+    token = mark_processes(monkeypatch)
     folders = copy_class(tmp_path, ["alice"])
     result = grade(tmp_path / "out", folders, "--time-limit", "3")
     assert result.returncode == 0
@@ -211,11 +216,14 @@ def test_time_limit(tmp_path):
     assert row["status"] == "timed-out"
     assert row["reason"] == "stopped at the 3s time limit"
     assert int(row["passed"]) + int(row["failed"]) == 9, "robot still wrote its results"
-    assert processes_working_in(tmp_path / "class") == []
+    assert leftovers(token) == []
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_grading_kills_its_jobs_and_summarises_what_finished(tmp_path, signum):
+def test_interrupted_grading_kills_its_jobs_and_summarises_what_finished(
+    tmp_path, signum, monkeypatch
+):
+    token = mark_processes(monkeypatch)
     folders = copy_class(tmp_path, ["alice", "bob_slow", "erin_no_timeout"])
     stale = tmp_path / "out" / "erin_no_timeout"
     stale.mkdir(parents=True)
@@ -239,7 +247,7 @@ def test_interrupted_grading_kills_its_jobs_and_summarises_what_finished(tmp_pat
         start_new_session=True,
     )
     try:
-        wait_until(lambda: processes_working_in(tmp_path / "class"), 60, "a server runs")
+        wait_until(lambda: leftovers(token, "python3 server.py"), 60, "a server runs")
         grader.send_signal(signum)
         output, _ = grader.communicate(timeout=30)
     finally:
@@ -252,7 +260,7 @@ def test_interrupted_grading_kills_its_jobs_and_summarises_what_finished(tmp_pat
     assert {row["status"] for row in rows.values()} == {"interrupted"}, rows
     assert rows["erin_no_timeout"]["reason"] == "not graded: the batch was interrupted"
     assert list((tmp_path / "out").glob("*/verdict.json")) == []
-    assert processes_working_in(tmp_path / "class") == []
+    assert leftovers(token) == []
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 from robot.api import ExecutionResult
 
-from grading.grade import namespaces_available
-from tests.helpers import processes_working_in, run_grader, run_robot
+from tests.helpers import (
+    leftovers,
+    mark_processes,
+    processes_working_in,
+    run_grader,
+    run_robot,
+)
 
 # Starts processes: left out of the quick loop, pytest -m "not slow".
 pytestmark = pytest.mark.slow
@@ -97,10 +102,9 @@ def test_suite_reports_why_a_server_did_not_start(tmp_path, body, reason):
     assert processes_working_in(folder) == []
 
 
-@pytest.mark.parametrize("isolation", ["none", "namespaces"])
-def test_grader_leaves_nothing_running(tmp_path, isolation):
-    if isolation == "namespaces" and not namespaces_available()[0]:
-        pytest.skip("no namespaces here")
+@pytest.mark.parametrize("isolation", ["none", "sandbox"])
+def test_grader_leaves_nothing_running(tmp_path, isolation, monkeypatch):
+    token = mark_processes(monkeypatch)
     folders = [
         submission(tmp_path / "class" / "stubborn", STUBBORN, port=18124),
         submission(tmp_path / "class" / "never_binds", NEVER_BINDS),
@@ -131,3 +135,4 @@ def test_grader_leaves_nothing_running(tmp_path, isolation):
         "stubborn,8,0,0,100.0,graded,",
     ]
     assert processes_working_in(tmp_path / "class") == []
+    assert leftovers(token) == []

@@ -31,6 +31,7 @@ from .expectations import (
     StaysOpen,
     UpTo,
 )
+from .handoff import launcher_from
 from .processes import (
     ManagedProcess,
     ProcessError,
@@ -599,6 +600,7 @@ class SocketLibrary:
         ``sh -c '...'`` for pipes or ``&&``; a list is used as the arguments as they are.
         It runs in ``cwd`` (default: the current directory) with ``env`` added to the
         environment, in its own process group, with its output in a file next to log.html.
+        Under the grader, the command runs in a sandbox, in a copy of the submission.
 
         Ready means the operating system shows a socket of the server (or of a process it
         started) bound to ``port`` for ``protocol`` (``tcp`` listening, ``udp`` bound) on
@@ -626,13 +628,15 @@ class SocketLibrary:
             )
         output = self._output_file(alias)
         environment = {**os.environ, **env} if env else None
+        launcher = launcher_from()
         try:
-            server = ManagedProcess(command, output, cwd=cwd, env=environment)
+            server = ManagedProcess(command, output, cwd=cwd, env=environment, launcher=launcher)
         except ProcessError as error:
             self._fail(f"server did not start: {error}")
+        where = "in its sandbox" if launcher else f"in {Path(cwd or '.').resolve()}"
         logger.info(
-            f"Started {shlex.join(server.args)} (pid {server.pid}) in "
-            f"{Path(cwd or '.').resolve()}; output goes to {output}."
+            f"Started {shlex.join(server.args)} (pid {server.pid}) {where}; "
+            f"output goes to {output.name}."
         )
         try:
             bound = server.wait_until_bound(port, protocol, host, to_seconds(ready_timeout))

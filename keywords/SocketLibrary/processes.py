@@ -160,7 +160,12 @@ def split_command(command: str | list[str]) -> list[str]:
 
 
 class ManagedProcess:
-    """A process in its own session and process group, writing to ``output_path``."""
+    """A process in its own session and process group, writing to ``output_path``.
+
+    ``launcher``, when given, is put in front of the command (the grader's sandbox); the
+    process started is then the launcher, but ``args`` and every message name only the
+    command.
+    """
 
     def __init__(
         self,
@@ -169,8 +174,10 @@ class ManagedProcess:
         *,
         cwd: str | Path | None = None,
         env: Mapping[str, str] | None = None,
+        launcher: list[str] | None = None,
     ) -> None:
         self.args = split_command(command)
+        self.launcher = list(launcher or [])
         self.output_path = Path(output_path)
         self.token = uuid.uuid4().hex
         environment = dict(os.environ if env is None else env)
@@ -183,7 +190,7 @@ class ManagedProcess:
         with open(self.output_path, "wb") as output:
             try:
                 self.popen = subprocess.Popen(
-                    self.args,
+                    [*self.launcher, *self.args],
                     cwd=cwd,
                     env=environment,
                     stdin=subprocess.DEVNULL,
@@ -192,7 +199,9 @@ class ManagedProcess:
                     start_new_session=True,
                 )
             except OSError as error:
-                raise ProcessError(f"cannot run {shlex.join(self.args)}: {error}") from None
+                raise ProcessError(
+                    f"cannot run {shlex.join(self.args)}: {error.strerror}"
+                ) from None
 
     @property
     def pid(self) -> int:

@@ -1,6 +1,7 @@
-"""Run one grading job with a wall-time limit: ``sandbox.py --time-limit S [--loopback] -- CMD``.
+"""The judge's process 1: ``judge.py --time-limit S [--loopback] -- CMD`` runs one grading job.
 
-Inside a fresh network and PID namespace (``unshare``), this is process 1: ``--loopback``
+Inside a fresh network and PID namespace (``unshare``), this is process 1 of the judge's
+side (robot and the keyword library; student servers run in sandboxes below it): ``--loopback``
 brings ``lo`` up, and when it exits the kernel kills every process left in the
 namespace. At the time limit it stops the command the way Ctrl-C does (so
 Robot Framework still writes its results), kills it after a grace period, and exits with
@@ -29,7 +30,7 @@ def bring_loopback_up() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sandbox.py", description=__doc__)
+    parser = argparse.ArgumentParser(prog="judge.py", description=__doc__)
     parser.add_argument("--time-limit", type=float, required=True)
     parser.add_argument("--grace", type=float, default=15.0)
     parser.add_argument("--loopback", action="store_true")
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return job.wait(timeout=args.time_limit)
     except subprocess.TimeoutExpired:
-        print(f"sandbox.py: time limit of {args.time_limit:g}s reached, stopping", flush=True)
+        print(f"judge.py: time limit of {args.time_limit:g}s reached, stopping", flush=True)
         job.send_signal(signal.SIGINT)
         try:
             job.wait(timeout=args.grace)

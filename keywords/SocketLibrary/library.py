@@ -43,6 +43,7 @@ from .transcript import Transcript
 from .transport import (
     DEFAULT_BUFFER_LIMIT,
     Connection,
+    Kind,
     Outcome,
     StreamConnection,
     TransportError,
@@ -226,7 +227,7 @@ class SocketLibrary:
                 host, port, connect_timeout=limit, buffer_limit=self._buffer_limit, **options
             )
         except TransportError as error:
-            self._fail(str(error))
+            self._fail(str(error), _Attempt(alias, host, port))
         return self._register(connection, alias)
 
     @keyword("Open UDP Connection")
@@ -254,7 +255,7 @@ class SocketLibrary:
                 host, port, **self._connection_options(wait, encoding, alias)
             )
         except TransportError as error:
-            self._fail(str(error))
+            self._fail(str(error), _Attempt(alias, host, port))
         return self._register(connection, alias)
 
     def _connection_options(self, timeout: float, encoding: str | None, alias: str | None) -> dict:
@@ -268,11 +269,12 @@ class SocketLibrary:
     def _register(self, connection: Connection, alias: str | None) -> int:
         index = self._connections.register(connection, alias)
         connection.label = alias or f"#{index}"
-        self._transcript.add(
-            connection.label,
-            connection.age,
+        self._transcript.record(
+            connection,
+            "open",
             f"opened {connection.transport} {connection.local} \u2192 {connection.peer}",
         )
+        self._transcript.settle()
         return index
 
     def switch_connection(self, index_or_alias: str) -> int | None:
@@ -302,8 +304,8 @@ class SocketLibrary:
         if self._connections:
             connection = self._connections.current
             connection.close()
-            self._transcript.add(connection.label, connection.age, "closed")
-            self._transcript.flush()
+            self._transcript.record(connection, "close", "closed")
+            self._transcript.settle()
             self._connections.current_index = None
 
     def reset_connection(self) -> None:
@@ -319,8 +321,8 @@ class SocketLibrary:
         """
         connection = self._stream()
         connection.reset()
-        self._transcript.add(connection.label, connection.age, "reset (RST sent)")
-        self._transcript.flush()
+        self._transcript.record(connection, "reset", "reset (RST sent)")
+        self._transcript.settle()
         self._connections.current_index = None
 
     def half_close_connection(self) -> None:
@@ -342,8 +344,9 @@ class SocketLibrary:
         try:
             connection.half_close()
         except TransportError as error:
-            self._fail(str(error))
-        self._transcript.add(connection.label, connection.age, "half-closed (FIN sent)")
+            self._fail(str(error), connection)
+        self._transcript.record(connection, "half-close", "half-closed (FIN sent)")
+        self._transcript.settle()
 
     def close_all_connections(self) -> None:
         """Close every connection this suite opened. Use it in teardowns.
@@ -356,9 +359,9 @@ class SocketLibrary:
         """
         for connection in self._connections:
             if not connection.closed:
-                self._transcript.add(connection.label, connection.age, "closed")
+                self._transcript.record(connection, "close", "closed")
         self._connections.close_all()
-        self._transcript.flush()
+        self._transcript.finish()
 
     def set_connection_timeout(self, timeout: timedelta) -> str:
         """Set the current connection's default timeout; return the old one.
@@ -422,7 +425,8 @@ class SocketLibrary:
         try:
             connection.send(payload)
         except TransportError as error:
-            self._fail(str(error))
+            self._fail(str(error), connection)
+        self._transcript.settle()
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -675,7 +679,7 @@ class SocketLibrary:
         See also `Start Server` and `Stop All Servers`.
         """
         server = self._server(alias)
-        self._transcript.flush()  # the conversation comes before the server's end
+        self._transcript.finish()  # the conversation comes before the server's end
         code = server.stop(to_seconds(grace))
         tail = server.output_tail()
         logger.info(
@@ -689,7 +693,7 @@ class SocketLibrary:
 
         | Suite Teardown | Stop All Servers |
         """
-        self._transcript.flush()
+        self._transcript.finish()
         for server in self._servers:
             if server.alive():
                 self._servers.switch(server)
@@ -753,7 +757,9 @@ class SocketLibrary:
         wait = connection.timeout if timeout is None else to_seconds(timeout)
         outcome = connection.wait(expectation, wait)
         if not expectation.passed(outcome):
-            self._fail(failure(expectation, outcome, connection.encoding))
+            message = failure(expectation, outcome, connection.encoding)
+            self._fail(message, connection, timed_out=outcome.kind is Kind.TIMED_OUT)
+        self._transcript.settle()
         return outcome
 
     def _decoded(self, connection: Connection, data: bytes) -> str:
@@ -765,14 +771,21 @@ class SocketLibrary:
                 f"{connection.encoding}; use as_bytes=True to get the bytes"
             )
 
-    def _fail(self, message: str) -> NoReturn:
-        """Fail; name a started server that has died, the likely cause of the failure."""
+    def _fail(
+        self, message: str, where: Connection | _Attempt | None = None, timed_out: bool = False
+    ) -> NoReturn:
+        """Fail; name a started server that has died, the likely cause of the failure.
+
+        The transcript so far and its chart are written first, with the failure marked on
+        the connection ``where`` it happened."""
         died = [
             server
             for server in self._servers
             if not server.stopped and server.exit_code is not None
         ]
-        self._transcript.flush()
+        if where is not None:
+            self._transcript.note_failure(where, message, timed_out)
+        self._transcript.finish()
         notes = "".join(
             f"\nThe server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
             for server in died
@@ -783,12 +796,24 @@ class SocketLibrary:
 def _clean_up(
     connections: ConnectionCache, servers: ConnectionCache, transcript: Transcript
 ) -> None:
-    transcript.flush()
+    transcript.finish()
     connections.close_all()
     for server in servers:
         if server.alive():
             server.stop()
     servers.empty_cache()
+
+
+class _Attempt:
+    """A connection that failed to open, as the transcript's chart names it."""
+
+    role = "client"
+    local = "-"
+
+    def __init__(self, alias: str | None, host: str, port: int | None) -> None:
+        self.label = alias or "(new)"
+        shown_host = f"[{host}]" if ":" in host and not host.startswith("unix:") else host
+        self.peer = host if port is None else f"{shown_host}:{port}"
 
 
 def _checked_encoding(name: str) -> str:

@@ -90,6 +90,7 @@ class Connection:
     """What TCP and UDP connections share: a socket, a peer, an encoding and a timeout."""
 
     transport = "?"
+    role = "client"  # what this endpoint is: it connected to its peer
 
     def __init__(
         self,
@@ -111,17 +112,14 @@ class Connection:
         self.closed = False
         self.sending_closed = False  # after a half-close (FIN sent)
         self._observer = observer
+        try:
+            self.local = describe_peer(sock.family, sock.getsockname())
+        except OSError:
+            self.local = "?"
 
     @property
     def age(self) -> float:
         return time.monotonic() - self.opened_at
-
-    @property
-    def local(self) -> str:
-        try:
-            return describe_peer(self.sock.family, self.sock.getsockname())
-        except OSError:
-            return "?"
 
     def _observe(self, direction: str, data: bytes) -> None:
         if self._observer:

@@ -46,6 +46,7 @@ from .transport import (
     Kind,
     Outcome,
     StreamConnection,
+    TlsOptions,
     TransportError,
     open_datagram,
     open_stream,
@@ -205,26 +206,52 @@ class SocketLibrary:
         timeout: timedelta | None = None,
         encoding: str | None = None,
         connect_timeout: timedelta | None = None,
+        *,
+        tls: bool = False,
+        ca_file: str | None = None,
+        verify: bool = True,
+        server_hostname: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
     ) -> int:
         """Connect to a TCP server and return the new connection's index.
 
         ``host`` is a name, an IPv4 or IPv6 address, or ``unix:/path`` for a Unix stream
         socket (then give no ``port``). ``timeout`` and ``encoding`` become the
-        connection's defaults. ``connect_timeout`` bounds the connect itself and defaults
-        to ``timeout``. Fails with ``Connection refused by host:port`` when nobody listens.
+        connection's defaults. ``connect_timeout`` bounds the connect itself, and the TLS
+        handshake, and defaults to ``timeout``. Fails with ``Connection refused by
+        host:port`` when nobody listens.
+
+        ``tls=True`` runs the connection over TLS (1.2 or newer). The server's certificate
+        must be issued for ``host`` (or ``server_hostname``, which is also sent as SNI) by
+        a CA the system trusts, or by one in ``ca_file`` (PEM). ``client_cert`` (PEM, with
+        the key in it or in ``client_key``) is presented to servers that ask for one.
+        ``verify=False`` accepts any certificate for any name: the transcript says so on
+        the open. A failed handshake says why: a certificate that is not trusted, a name
+        it is not valid for, or a peer that does not speak TLS. The transcript and the
+        chart show the TLS version and cipher. These options are named only.
 
         | ${index} = | Open TCP Connection | 127.0.0.1 | 50007 |
         | Open TCP Connection | ::1 | 8888 | alias=second | timeout=2s |
         | Open TCP Connection | unix:/tmp/echo.sock |
+        | Open TCP Connection | localhost | 8443 | tls=True | ca_file=${CURDIR}/ca.pem |
+        | Open TCP Connection | 127.0.0.1 | 8443 | tls=True | server_hostname=echo.test |
+        | Open TCP Connection | localhost | 8443 | tls=True | client_cert=me.pem |
 
         See also `Open UDP Connection`, `Switch Connection` and `Close All Connections`.
         """
         wait = self._timeout if timeout is None else to_seconds(timeout)
         limit = wait if connect_timeout is None else to_seconds(connect_timeout)
         options = self._connection_options(wait, encoding, alias)
+        tls_options = _tls_options(tls, ca_file, verify, server_hostname, client_cert, client_key)
         try:
             connection = open_stream(
-                host, port, connect_timeout=limit, buffer_limit=self._buffer_limit, **options
+                host,
+                port,
+                connect_timeout=limit,
+                tls=tls_options,
+                buffer_limit=self._buffer_limit,
+                **options,
             )
         except TransportError as error:
             self._fail(str(error), _Attempt(alias, host, port))
@@ -269,11 +296,11 @@ class SocketLibrary:
     def _register(self, connection: Connection, alias: str | None) -> int:
         index = self._connections.register(connection, alias)
         connection.label = alias or f"#{index}"
-        self._transcript.record(
-            connection,
-            "open",
-            f"opened {connection.transport} {connection.local} \u2192 {connection.peer}",
-        )
+        opened = f"opened {connection.transport} {connection.local} \u2192 {connection.peer}"
+        if connection.tls:
+            opened += f" over {connection.tls}"
+        chart_label = f"connect, {connection.tls}" if connection.tls else ""
+        self._transcript.record(connection, "open", opened, chart_label)
         self._transcript.settle()
         return index
 
@@ -802,6 +829,34 @@ def _clean_up(
         if server.alive():
             server.stop()
     servers.empty_cache()
+
+
+def _tls_options(
+    tls: bool,
+    ca_file: str | None,
+    verify: bool,
+    server_hostname: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+) -> TlsOptions | None:
+    """The TLS options, or None without ``tls``; TLS options without it are an error, not
+    a plain connection."""
+    given = {
+        "ca_file": ca_file,
+        "verify": None if verify else False,
+        "server_hostname": server_hostname,
+        "client_cert": client_cert,
+        "client_key": client_key,
+    }
+    if not tls:
+        named = [name for name, value in given.items() if value is not None]
+        if named:
+            verb = "needs" if len(named) == 1 else "need"
+            raise ValueError(f"{' and '.join(named)} {verb} tls=True")
+        return None
+    if client_key and not client_cert:
+        raise ValueError("client_key needs client_cert")
+    return TlsOptions(ca_file, verify, server_hostname, client_cert, client_key)
 
 
 class _Attempt:

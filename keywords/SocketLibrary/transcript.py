@@ -38,7 +38,16 @@ IMMEDIATE_LINES = 100
 FLUSH_EVERY = 100
 CHART_EDGE = 60
 ARROWS = {"->": "\u2192", "<-": "\u2190"}
-PEER_ENDS = {"closed": "peer-close", "reset": "peer-reset"}
+# The peer's end: the chart's kind and label (empty: the kind's own), the line's text.
+PEER_ENDS = {
+    "closed": ("peer-close", "", "closed by the peer"),
+    "truncated": (
+        "peer-close",
+        "FIN, no close_notify",
+        "closed by the peer (a TCP FIN without TLS close_notify)",
+    ),
+    "reset": ("peer-reset", "", "reset by the peer"),
+}
 # Events that need no chart of their own: a teardown's closes after a failure's chart.
 QUIET = frozenset({"close"})
 
@@ -103,7 +112,8 @@ class Transcript:
             kind = "send" if direction == "->" else "receive"
             self.record(connection, kind, f"{ARROWS[direction]} {data_text}", data_text)
         else:
-            self.record(connection, PEER_ENDS[direction], f"{ARROWS['<-']} {direction} by the peer")
+            kind, label, text = PEER_ENDS[direction]
+            self.record(connection, kind, f"{ARROWS['<-']} {text}", label)
 
     def note_failure(self, connection, message: str, timed_out: bool = False) -> None:
         """Mark the failing step in the chart (the failure message itself follows it)."""

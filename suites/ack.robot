@@ -4,7 +4,7 @@ Documentation       UDP acknowledgement server (seed port 8080).
 ...                 Every datagram, whatever it holds, is answered with the fixed text
 ...                 ``服务端收到信息啦!`` ("the server got the message!") encoded as
 ...                 ``${ENCODING}``, sent back to the address and port it came from.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    ack    udp    --encoding    ${ENCODING}
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

@@ -8,7 +8,7 @@ Documentation       TCP banner echo server (seed port 8888).
 ...
 ...                 Replies are checked as a byte stream: a reply split over several
 ...                 segments, or arriving with the next one, is checked the same way.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    banner_echo    tcp
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

@@ -6,7 +6,7 @@ Documentation       TCP echo server (seed port 50007).
 ...
 ...                 Replies are checked as a byte stream: a reply split over several
 ...                 segments, or arriving with the next one, is checked the same way.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    echo    tcp
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

@@ -10,7 +10,7 @@ Documentation       TCP timestamp server (seed port 11000).
 ...
 ...                 Replies are checked as a byte stream: a reply split over several
 ...                 segments, or arriving with the next one, is checked the same way.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    timestamp    tcp    --format    ${TIMESTAMP_FORMAT}
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

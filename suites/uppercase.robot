@@ -4,7 +4,7 @@ Documentation       UDP uppercase server (seed port 12000).
 ...                 Each datagram is decoded as ``${ENCODING}``, upper-cased with Unicode rules
 ...                 (``straße`` becomes ``STRASSE``), encoded again and sent back to the
 ...                 address and port it came from.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    uppercase    udp    --encoding    ${ENCODING}
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

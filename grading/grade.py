@@ -26,23 +26,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from SocketLibrary.facts import FACTS_FILE, FactsError, read_facts
 from SocketLibrary.handoff import launcher_environment
 from SocketLibrary.processes import ManagedProcess
 
 from .isolation import WORKDIR, Isolation, judge_namespaces
+from .platforms import RESULTS_FILE, write_results
 from .report import (
-    VERDICT_FILES,
+    ERROR,
+    GRADED,
+    INTERRUPTED,
+    VERDICT_FILE,
     Verdict,
     combined_report,
-    read_facts,
+    read_runs,
     read_verdict,
-    suite_requirements,
     visible,
     write_summary,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGE = ROOT / "grading" / "judge.py"
+SUITES = ROOT / "suites"
+LISTENER = "grading.listener.Requirements"
 TIMED_OUT = 124
 # Time for robot to write its results after the time limit, and for the backstop after.
 GRACE_SECONDS = 15
@@ -50,12 +56,11 @@ GRACE_SECONDS = 15
 # wait for results lets Ctrl-C in even when the kernel hands the signal to a worker.
 SIGNAL_CHECK_SECONDS = 0.2
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-INTERRUPTED = "interrupted"
 
 
 @dataclass
 class Settings:
-    suite: str
+    suite: Path  # a .robot file or a folder of them
     port: int
     command: str
     outputdir: Path
@@ -66,8 +71,25 @@ class Settings:
     variables: list[str] = field(default_factory=list)
 
     @property
-    def suite_file(self) -> Path:
-        return ROOT / "suites" / f"{self.suite}.robot"
+    def suite_name(self) -> str:
+        return self.suite.stem if self.suite.is_file() else self.suite.name
+
+
+def bundled_suites() -> list[str]:
+    return sorted(path.stem for path in SUITES.glob("*.robot"))
+
+
+def resolve_suite(value: str) -> Path:
+    """A bundled suite by name (``echo``), or a ``.robot`` file or a folder of suites."""
+    if value in bundled_suites():
+        return SUITES / f"{value}.robot"
+    path = Path(value).expanduser()
+    if path.is_dir() or (path.is_file() and path.suffix == ".robot"):
+        return path.resolve()
+    raise ValueError(
+        f"--suite {value}: neither a bundled suite ({', '.join(bundled_suites())}) "
+        f"nor a .robot file or a folder of suites"
+    )
 
 
 def default_jobs() -> int:
@@ -154,10 +176,20 @@ def interrupted(directory: Path) -> Verdict:
     return Verdict(directory.name, INTERRUPTED, "not graded: the batch was interrupted")
 
 
+def server_logs(out: Path) -> list[Path]:
+    """The servers' output files that the run's facts name (none if they are unreadable)."""
+    try:
+        servers = read_facts(out / FACTS_FILE)
+    except FactsError:
+        return []
+    return [out / server.log for server in servers if server.log]
+
+
 def clear_earlier_results(out: Path) -> None:
     """Nothing from an earlier run may pass for this run's, should this one be stopped."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (*out.glob("server-*.log"), out / "output.xml", *map(out.joinpath, VERDICT_FILES)):
+    earlier = [*server_logs(out), out / FACTS_FILE, out / "output.xml"]
+    for stale in (*earlier, out / VERDICT_FILE, out / RESULTS_FILE):
         stale.unlink(missing_ok=True)
 
 
@@ -171,7 +203,7 @@ def grade_one(directory: Path, settings: Settings, isolation: Isolation, batch: 
         return _grade(directory, settings, isolation, batch, uid)
     except Exception as error:  # the rest of the class is still graded
         traceback.print_exc()
-        verdict = Verdict(directory.name, "error", f"the grader failed ({type(error).__name__})")
+        verdict = Verdict(directory.name, ERROR, f"the grader failed ({type(error).__name__})")
         with contextlib.suppress(OSError):
             verdict.save(settings.outputdir / directory.name)
         return verdict
@@ -194,6 +226,8 @@ def _grade(
         str(out),
         "--console",
         "dotted",
+        "--listener",
+        LISTENER,
         "--variable",
         f"SERVER_CMD:{server_command(settings, directory, isolation)}",
         "--variable",
@@ -222,7 +256,7 @@ def _grade(
     environment = launcher_environment(isolation.launcher(directory, uid, cgroup))
     try:
         job = batch.start(
-            [*judge, "--", *robot, str(settings.suite_file)], out / "grading.log", environment
+            [*judge, "--", *robot, str(settings.suite)], out / "grading.log", environment
         )
         if job is None:
             return interrupted(directory)
@@ -239,23 +273,25 @@ def _grade(
     if batch.interrupted.is_set():
         return interrupted(directory)
     notes = limit_notes(events, isolation)
-    flooded = [
-        log.name
-        for log in out.glob("server-*.log")
-        if log.stat().st_size >= isolation.limits.output_mb * 1024 * 1024
-    ]
-    if flooded:
+    limit = isolation.limits.output_mb * 1024 * 1024
+    if any(log.is_file() and log.stat().st_size >= limit for log in server_logs(out)):
         notes.append(f"its output reached the {isolation.limits.output_mb} MB limit and was cut")
     verdict = read_verdict(
         name,
-        out / "output.xml",
-        suite_requirements(settings.suite_file),
+        out,
         timed_out=code == TIMED_OUT,
         time_limit=settings.time_limit,
         seconds=time.monotonic() - started,
         notes=notes,
+        hidden={
+            str(ROOT): "<kit>",
+            str(settings.outputdir): "<output>",
+            sys.prefix: "<python>",
+            str(directory): "<submission>",
+        },
     )
     verdict.save(out)
+    write_results(verdict, out)
     return verdict
 
 
@@ -287,8 +323,8 @@ class Progress:
     def update(self, verdict: Verdict) -> None:
         with self.lock:
             self.done += 1
-            self.failing += verdict.status != "graded" or verdict.count("failed") > 0
-            counts = f"{self.done}/{self.total} graded, {self.failing} with failures"
+            self.failing += verdict.status != GRADED or verdict.count("failed") > 0
+            counts = f"{self.done}/{self.total} finished, {self.failing} with failures"
             if self.live:
                 self.stream.write(f"\r{counts}   ")
                 if self.done == self.total:
@@ -338,7 +374,7 @@ def grade_all(
         for future, path in futures.items()
     ]
     graded = [verdict for verdict in verdicts if verdict.status != INTERRUPTED]
-    title = f"{settings.suite}: {len(verdicts)} submissions"
+    title = f"{settings.suite_name}: {len(verdicts)} submissions"
     write_summary(
         verdicts,
         settings.outputdir,
@@ -347,7 +383,7 @@ def grade_all(
         [isolation.describe()],
     )
     combined_report(
-        [settings.outputdir / v.submission / "output.xml" for v in graded if v.status != "error"],
+        [settings.outputdir / v.submission / "output.xml" for v in graded if v.status != ERROR],
         settings.outputdir,
         title,
     )
@@ -359,14 +395,14 @@ def grade_all(
 def merge(outputs: list[Path], merged: Path) -> list[Verdict]:
     """Combine shard output folders into one summary and one combined report."""
     merged.mkdir(parents=True, exist_ok=True)
-    verdicts, reports, xmls, facts = [], {}, [], []
+    verdicts, reports, xmls, runs = [], {}, [], []
     for out in outputs:
-        facts += [run for run in read_facts(out) if run not in facts]
-        for verdict_file in sorted(out.glob("*/verdict.json")):
+        runs += [run for run in read_runs(out) if run not in runs]
+        for verdict_file in sorted(out.glob(f"*/{VERDICT_FILE}")):
             verdict = Verdict.load(verdict_file.parent)
             if verdict.submission != verdict_file.parent.name:
                 verdict = Verdict(
-                    verdict_file.parent.name, "error", "its verdict.json names another submission"
+                    verdict_file.parent.name, ERROR, "its verdict.json names another submission"
                 )
             if verdict.submission in reports:
                 raise ValueError(f"{verdict.submission} appears in more than one output")
@@ -374,9 +410,9 @@ def merge(outputs: list[Path], merged: Path) -> list[Verdict]:
             reports[verdict.submission] = Path(
                 os.path.relpath(verdict_file.parent / "report.html", merged)
             )
-            if verdict.status != "error":
+            if verdict.status != ERROR:
                 xmls.append(verdict_file.parent / "output.xml")
     title = f"{len(verdicts)} submissions, merged from {len(outputs)} outputs"
-    write_summary(verdicts, merged, reports, title, facts)
+    write_summary(verdicts, merged, reports, title, runs)
     combined_report(xmls, merged, title)
     return verdicts

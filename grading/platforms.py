@@ -231,7 +231,7 @@ DEFAULT_ROOTS = {"gradescope": "/autograder", "prairielearn": "/grade", "classro
 
 
 def main(argv: list[str]) -> int:
-    from .__main__ import EXIT_USAGE, grade_parser, run_grader  # noqa: PLC0415 - cycle
+    from .cli import EXIT_USAGE, grade_parser, run_grader  # noqa: PLC0415 - cli imports us
 
     args = platform_parser().parse_args(argv)
     root = (args.root or Path(DEFAULT_ROOTS[args.platform])).resolve()

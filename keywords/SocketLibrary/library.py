@@ -48,6 +48,8 @@ from .transport import (
 )
 
 __all__ = ["SocketFailure", "SocketLibrary"]
+# How long a server that has stopped listening may take to end on its own.
+ENDING_SECONDS = 2.0
 
 
 class SocketFailure(AssertionError):
@@ -194,6 +196,8 @@ class SocketLibrary:
         self._connections: ConnectionCache[Connection] = ConnectionCache("No open connection.")
         self._servers: ConnectionCache[ManagedProcess] = ConnectionCache("No server started.")
         self._transcript = Transcript()
+        # Per server token: the thread that records its end, and the port it listens on.
+        self._watchers: dict[str, tuple[threading.Thread, int, str]] = {}
         # Runs when Robot drops this suite's instance, or at exit: no server outlives its
         # suite by more than that, even without a teardown. (A library listener would do
         # it too, but costs every keyword call in the suite about 60 microseconds.)
@@ -801,7 +805,7 @@ class SocketLibrary:
         )
         self._servers.register(server, alias)
         self._record(facts.server_started, server.token, server.args, output.name, str(bound))
-        self._watch(server)
+        self._watch(server, bound.port, protocol)
         return bound.port
 
     def _record(self, fact, server: str | None, *fields: object) -> None:
@@ -811,7 +815,7 @@ class SocketLibrary:
             directory, suite = run
             fact(directory, server or uuid.uuid4().hex, suite, *fields)
 
-    def _watch(self, server: ManagedProcess) -> None:
+    def _watch(self, server: ManagedProcess, port: int, protocol: str) -> None:
         """Record the server's end, when nobody asked for it, as it happens."""
         run = _run_context()
         if not run:
@@ -822,7 +826,19 @@ class SocketLibrary:
             with contextlib.suppress(OSError):
                 facts.server_exited(directory, server.token, suite, code)
 
-        threading.Thread(target=_report_unexpected_exit, args=(server, report), daemon=True).start()
+        watcher = threading.Thread(
+            target=_report_unexpected_exit, args=(server, report), daemon=True
+        )
+        watcher.start()
+        self._watchers[server.token] = (watcher, port, protocol)
+
+    def _let_it_end(self, server: ManagedProcess) -> None:
+        """A server that no longer listens is ending on its own (it crashed, and is still
+        writing its traceback or being torn down): its end is recorded as its own, before
+        a stop could be taken for the cause."""
+        watcher, port, protocol = self._watchers.pop(server.token, (None, 0, ""))
+        if watcher and not server.bound(port, protocol):
+            watcher.join(ENDING_SECONDS)
 
     def _output_file(self, alias: str | None) -> Path:
         try:
@@ -846,6 +862,7 @@ class SocketLibrary:
         """
         server = self._server(alias)
         self._transcript.flush()  # the conversation comes before the server's end
+        self._let_it_end(server)
         code = server.stop(to_seconds(grace))
         self._record(facts.server_stopped, server.token, code)
         tail = server.output_tail()

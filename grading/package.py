@@ -32,7 +32,8 @@ from .platforms import ASSIGNMENT_FILE, PLATFORMS, VISIBILITIES
 from .report import check_points, visible
 
 KIT_PARTS = ("pyproject.toml", "README.md", "keywords", "services", "grading", "suites")
-LEFT_OUT = ("__pycache__", "*.pyc", "examples")  # grading/examples: the sample classes
+CACHES = ("__pycache__", "*.pyc")
+LEFT_OUT = (*CACHES, "examples")  # grading/examples: the sample classes
 NOT_KEPT = ("--outputdir", "--jobs", "--shard")
 EXECUTABLE = 0o755
 
@@ -134,7 +135,7 @@ def write_assignment(
     else:
         name = f"suite/{suite.name}"
         if suite.is_dir():
-            shutil.copytree(suite, folder / name, ignore=shutil.ignore_patterns(*LEFT_OUT))
+            shutil.copytree(suite, folder / name, ignore=shutil.ignore_patterns(*CACHES))
         else:
             (folder / "suite").mkdir()
             shutil.copy2(suite, folder / name)

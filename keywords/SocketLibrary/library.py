@@ -761,6 +761,11 @@ class SocketLibrary:
         it does not listen within ``ready_timeout``. The reason names a wrong port or
         address when the server listens elsewhere.
 
+        Inside a run, what becomes of the server is also written as facts to
+        ``socketkit-facts.jsonl`` next to output.xml: it started (command, output file,
+        address) or did not (and why), it exited on its own (exit code, time), it was
+        stopped. Programs such as the grader read these, never the messages.
+
         | Start Server | python3 server.py | 12000 | protocol=udp |
         | ${port} = | Start Server | python3 -m services echo --port 0 | 0 | alias=echo |
         | Start Server | ./server --port 8001 | 8001 | cwd=${SUBMISSION} | ready_timeout=5s |

@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import zipfile
 
@@ -159,10 +160,20 @@ def test_prairielearn_scores_from_0_to_1_and_a_server_that_did_not_start_is_not_
 # --- the packages, run as the platforms run them --------------------------------------
 
 
+def reaches_pypi() -> bool:
+    try:
+        socket.getaddrinfo("pypi.org", 443)
+    except OSError:
+        return False
+    return True
+
+
 @pytest.mark.slow
 def test_the_gradescope_zip_runs_end_to_end(tmp_path, monkeypatch):
     """setup.sh installs the kit in a venv of its own; run_autograder grades the
     submission in the sandbox and writes results/results.json, hidden tests hidden."""
+    if not reaches_pypi():  # as on Gradescope, setup.sh installs from PyPI
+        pytest.skip("setup.sh installs from PyPI, which this network does not reach")
     token = mark_processes(monkeypatch)
     zipped = tmp_path / "autograder.zip"
     made = run_grader(
@@ -257,8 +268,8 @@ def test_the_prairielearn_entrypoint_writes_grade_results(tmp_path, student, gra
     grade = tmp_path / "grade"
     shutil.copytree(KV / "class" / student, grade / "student")
     # the entrypoint's own command, with this checkout's Python in place of the image's
-    entry = (tmp_path / "pl" / "socketkit" / "run_grader").read_text()
-    assert "-m grading platform prairielearn --assignment /socketkit" in entry
+    entry = " ".join((tmp_path / "pl" / "socketkit" / "run_grader").read_text().split())
+    assert "-m grading platform prairielearn \\ --assignment /socketkit" in entry
     run = run_grader(
         "platform",
         "prairielearn",

@@ -17,7 +17,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -115,26 +114,10 @@ def server_command(settings: Settings, directory: Path, isolation: Isolation) ->
     return settings.command.replace("{dir}", shlex.quote(where))
 
 
-def judge_environment(bytecode: str | None) -> dict[str, str]:
-    """The environment of the judge's processes (robot and the library).
-
-    With ``bytecode``, a folder only the judge can reach, they share a cache of compiled
-    modules of their own, so every ``robot`` after the first loads the kit and Robot
-    Framework compiled; with PYTHONDONTWRITEBYTECODE (as on the development machine) each
-    would compile them again, about a third of a second per submission. Student code never
-    sees this environment: the sandbox starts it with one of its own."""
-    environment = dict(os.environ)
-    if bytecode:
-        environment.pop("PYTHONDONTWRITEBYTECODE", None)
-        environment["PYTHONPYCACHEPREFIX"] = bytecode
-    return environment
-
-
 class Batch:
     """The jobs in flight, so that an interrupted batch can stop them all at once."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
-        self.environment = environment
+    def __init__(self) -> None:
         self.interrupted = threading.Event()
         # Set by a signal handler, so a plain flag: a handler that takes a lock can
         # deadlock with the code it interrupted, and a raised KeyboardInterrupt can leave
@@ -163,7 +146,7 @@ class Batch:
         with self._lock:
             if self.interrupted.is_set():
                 return None
-            job = ManagedProcess(command, output, cwd=ROOT, env={**self.environment, **environment})
+            job = ManagedProcess(command, output, cwd=ROOT, env={**os.environ, **environment})
             self._running.add(job)
             return job
 
@@ -367,24 +350,10 @@ def grade_all(
             f"are graded one after another."
         )
         jobs = 1
-    # Only the judge may write the compiled modules that every robot of the batch loads:
-    # without a sandbox, a submission could reach them.
-    cache = tempfile.TemporaryDirectory(prefix="socketkit-bytecode-") if isolation.sandbox else None
-    with cache or contextlib.nullcontext():
-        return _grade_batch(submissions, settings, isolation, jobs, cache.name if cache else None)
-
-
-def _grade_batch(
-    submissions: list[Path],
-    settings: Settings,
-    isolation: Isolation,
-    jobs: int,
-    bytecode: str | None,
-) -> list[Verdict]:
     progress = Progress(len(submissions))
     for path in submissions:
         clear_earlier_results(settings.outputdir / path.name)
-    batch = Batch(judge_environment(bytecode))
+    batch = Batch()
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = {
         pool.submit(grade_one, path, settings, isolation, batch): path for path in submissions

@@ -1,13 +1,15 @@
-"""Reference servers under load, against the seed tutorials' thread-per-connection server.
+"""Reference servers under load, against the seed programs themselves.
 
-For echo and banner_echo, reference and seed-style, at 1, 10, 100 and 1,000 concurrent
-clients: round trips per second, p50/p99 latency and errors, each client doing
-request/reply round trips for a fixed time once all of them are connected. Errors are
-clients that could not connect within 10 s (the seed's listen(5) backlog overflows) or
-whose round trip failed; throughput counts only the clients that got through. Also a
-fresh server's memory (RSS) holding 1,000 idle clients it has served once. The load comes
-from one asyncio process; both servers run as separate processes, started the same way.
-Each figure is the median over the repeats.
+For echo and banner_echo, the reference server and the port of its seed program in
+``tests/seeds/`` (echo: one client at a time, ``listen(5)``; banner_echo: a thread per
+client, ``listen(10)``), at 1, 10, 100 and 1,000 concurrent clients: round trips per
+second, p50/p99 latency and errors, each client doing request/reply round trips for a
+fixed time once all of them are connected. Errors are clients that could not connect
+within 10 s (the seed's backlog overflows) or whose round trip failed or waited 10 s (the
+echo seed serves the others only once the first client leaves); throughput counts only
+the clients that got through. Also a fresh server's memory (RSS) holding 1,000 idle
+clients it has served once. The load comes from one asyncio process; both servers run as
+separate processes, started the same way. Each figure is the median over the repeats.
 
 Run: python benchmarks/server_capacity.py [--seconds 3] [--repeat 3]
 """
@@ -49,7 +51,7 @@ def start(kind: str, behaviour: str, folder: Path) -> tuple[ManagedProcess, int]
     if kind == "reference":
         command = [sys.executable, "-m", "services", behaviour, "--port", "0"]
     else:
-        command = [sys.executable, str(ROOT / "benchmarks" / "seed_servers.py"), behaviour, "0"]
+        command = [sys.executable, str(ROOT / "tests" / "seeds" / f"{behaviour}.py"), "0"]
     server = ManagedProcess(command, folder / f"{kind}-{behaviour}.log", cwd=ROOT)
     return server, server.wait_until_bound(0, "tcp").port
 

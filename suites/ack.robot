@@ -4,6 +4,11 @@ Documentation       UDP acknowledgement server (seed port 8080).
 ...                 Every datagram, whatever it holds, is answered with the fixed text
 ...                 ``服务端收到信息啦!`` ("the server got the message!") encoded as
 ...                 ``${ENCODING}``, sent back to the address and port it came from.
+...
+...                 What is demanded: exactly what the seed program does, a loop that answers
+...                 datagram after datagram, plus robustness (tag ``robustness``). Datagrams
+...                 from clients in flight at once (tag ``concurrency``) simply queue up, so
+...                 that loop serves them too. Nothing here is tagged ``beyond-seed``.
 Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    ack    udp    --encoding    ${ENCODING}
 Suite Teardown      Stop Target Server

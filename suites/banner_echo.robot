@@ -3,11 +3,17 @@ Documentation       TCP banner echo server (seed port 8888).
 ...
 ...                 On connect the server sends the banner
 ...                 ``Welcome to the server. Type something and hit enter\\n``. Each chunk
-...                 it receives then gets ``OK...`` followed by the chunk. Many clients are
-...                 served at the same time.
+...                 it receives then gets ``OK...`` followed by the chunk, byte for byte
+...                 (valid text or not), until the client has finished sending. Then the
+...                 server closes the connection, having sent nothing beyond its replies.
+...                 Many clients are served at the same time.
 ...
 ...                 Replies are checked as a byte stream: a reply split over several
 ...                 segments, or arriving with the next one, is checked the same way.
+...
+...                 What is demanded: the seed program serves every client on its own thread,
+...                 so serving clients at the same time (tag ``concurrency``) is part of this
+...                 contract and always checked. Nothing here is tagged ``beyond-seed``.
 Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    banner_echo    tcp
 Suite Teardown      Stop Target Server
@@ -27,6 +33,17 @@ A Line Gets OK                                  hello world\n
 Non-ASCII Text Gets OK                          héllo 中文
 A Long Message Of 1000 Bytes Gets OK            ${{ 'y' * 1000 }}
 
+Bytes That Are Not UTF-8 Get OK Unchanged
+    [Documentation]    The reply is byte for byte: bytes that are not valid text come back as
+    ...    sent.
+    [Template]    Bytes Should Be Answered With OK
+    c3 28 ff fe 80 e2 82
+
+NUL, CR And LF Get OK Unchanged
+    [Documentation]    Control bytes come back as sent, none dropped or translated.
+    [Template]    Bytes Should Be Answered With OK
+    00 0d 0a 41 00 0d 0d 0a
+
 The Banner Arrives On Connect
     [Documentation]    Before the client sends anything, the server sends the banner, exactly.
     [Template]    NONE
@@ -38,6 +55,15 @@ Several Messages On One Connection Are Each Answered
     [Template]    NONE
     Given A Client That Got The Banner    only
     Then Client "only" Is Answered Message After Message
+
+The Server Closes After The Client Has Finished Sending
+    [Documentation]    Once the client has finished sending (a half-close, TCP FIN) and has
+    ...    its reply, the server closes the connection, having sent nothing more.
+    [Template]    NONE
+    Given A Client That Got The Banner
+    And It Is Answered With OK    the last message
+    When It Finishes Sending
+    Then The Server Closes Without Sending More
 
 Five Clients At Once Are Served Side By Side
     [Documentation]    Five clients connected at the same time each get the banner and
@@ -68,8 +94,21 @@ Message Should Be Answered With OK
     ...    ``message``.
     [Arguments]    ${message}
     A Client That Got The Banner
+    It Is Answered With OK    ${message}
+
+It Is Answered With OK
+    [Documentation]    The current client sends ``message`` and gets ``OK...`` + ``message``.
+    [Arguments]    ${message}
     Send    ${message}
     Reply Should Be    OK...${message}
+
+Bytes Should Be Answered With OK
+    [Documentation]    A new client gets the banner, sends the bytes (hex) and gets ``OK...``
+    ...    + those bytes.
+    [Arguments]    ${hex}
+    A Client That Got The Banner
+    Send Bytes    ${hex}
+    Reply Should Be Bytes    ${{ b'OK...' + bytes.fromhex($hex) }}
 
 The Banner Arrives
     [Documentation]    The next thing the current client receives is exactly the banner.

@@ -6,13 +6,19 @@ Documentation       TCP timestamp server (seed port 11000).
 ...                 ``Sun Dec 16 17:04:10 2018client message`` (with ``TIMESTAMP_FORMAT:bracket``:
 ...                 ``[Sun Dec 16 17:04:10 2018] client message``). The time must be within
 ...                 ``CLOCK_TOLERANCE`` seconds of this machine's clock, in its time zone.
-...                 The connection stays open until the client closes it.
+...                 The connection stays open until the client has finished sending; then
+...                 the server closes it, having sent nothing beyond its replies.
 ...
 ...                 Replies are checked as a byte stream: a reply split over several
 ...                 segments, or arriving with the next one, is checked the same way.
+...
+...                 What is demanded: the seed program serves one client at a time, so by
+...                 default so may the server under test. Serving clients at the same time
+...                 (tag ``beyond-seed``) is checked only with ``--variable BEYOND_SEED:true``.
 Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    timestamp    tcp    --format    ${TIMESTAMP_FORMAT}
 Suite Teardown      Stop Target Server
+Test Setup          Skip Beyond-Seed Tests Unless Demanded
 Test Teardown       Close All Connections
 Test Template       Message Should Come Back With The Current Time
 Test Tags           tcp    timestamp
@@ -38,6 +44,15 @@ Several Messages On One Connection Are Each Answered
     Given A Client
     Then Each Of 5 Messages Comes Back With The Current Time
 
+The Server Closes After The Client Has Finished Sending
+    [Documentation]    Once the client has finished sending (a half-close, TCP FIN) and has
+    ...    its reply, the server closes the connection, having sent nothing more.
+    [Template]    NONE
+    Given A Client
+    And It Has Been Answered    the last message
+    When It Finishes Sending
+    Then The Server Closes Without Sending More
+
 A Second Client Is Served After The First Leaves
     [Documentation]    When a client closes its connection, the next client is served.
     [Template]    NONE
@@ -45,6 +60,25 @@ A Second Client Is Served After The First Leaves
     And It Has Been Answered    from the first client
     When It Leaves
     Then A New Client Is Answered Too
+
+A Client That Resets Mid-Conversation Does Not Stop The Server
+    [Documentation]    A client that aborts with a reset while the server is answering
+    ...    does not stop the server.
+    [Tags]    robustness
+    [Template]    NONE
+    Given A Client
+    And It Has Been Answered    before the reset
+    When It Sends And Resets Before Reading The Reply
+    Then A New Client Is Answered Too
+
+Two Clients At Once Are Each Answered
+    [Documentation]    While one client stays connected, another one is answered.
+    ...    Beyond the seed, which serves one client at a time.
+    [Tags]    concurrency    beyond-seed
+    [Template]    NONE
+    Given Two Clients
+    Then Client "second" Is Answered    from the second client
+    And Client "first" Is Answered    from the first client
 
 
 *** Keywords ***
@@ -80,10 +114,23 @@ Each Of ${count} Messages Comes Back With The Current Time
         It Has Been Answered    message number ${number}
     END
 
+Client "${alias}" Is Answered
+    [Documentation]    Switch to the named client; its ``message`` gets the time followed by it.
+    [Arguments]    ${message}
+    Switch Connection    ${alias}
+    It Has Been Answered    ${message}
+
+It Sends And Resets Before Reading The Reply
+    [Documentation]    Send a message and abort the connection with an RST at once.
+    Send    this reply will never be read
+    Reset Connection
+
 It Leaves
     [Documentation]    The current client closes its connection.
     Close Connection
 
 A New Client Is Answered Too
-    [Documentation]    A client connecting now gets its time-stamped reply.
+    [Documentation]    The server process still runs, and a client connecting now gets its
+    ...    time-stamped reply.
+    The Server Process Should Still Run
     Message Should Come Back With The Current Time    from the second client

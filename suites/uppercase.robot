@@ -4,6 +4,11 @@ Documentation       UDP uppercase server (seed port 12000).
 ...                 Each datagram is decoded as ``${ENCODING}``, upper-cased with Unicode rules
 ...                 (``straße`` becomes ``STRASSE``), encoded again and sent back to the
 ...                 address and port it came from.
+...
+...                 What is demanded: exactly what the seed program does, a loop that answers
+...                 datagram after datagram, plus robustness (tag ``robustness``). Datagrams
+...                 from clients in flight at once (tag ``concurrency``) simply queue up, so
+...                 that loop serves them too. Nothing here is tagged ``beyond-seed``.
 Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    uppercase    udp    --encoding    ${ENCODING}
 Suite Teardown      Stop Target Server

@@ -155,7 +155,11 @@ def run_robot(
 
 
 def failed_tests(result: ExecutionResult) -> set[str]:
-    return {test.name for test in result.suite.all_tests if test.status != "PASS"}
+    return {test.name for test in result.suite.all_tests if test.status == "FAIL"}
+
+
+def skipped_tests(result: ExecutionResult) -> set[str]:
+    return {test.name for test in result.suite.all_tests if test.status == "SKIP"}
 
 
 def run_grader(*arguments: str | Path, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -129,10 +129,10 @@ def test_grader_leaves_nothing_running(tmp_path, isolation, monkeypatch):
     assert result.returncode == 0, result.stderr
     summary = (tmp_path / "out" / "summary.csv").read_text().splitlines()
     assert summary[1:] == [
-        "exits,0,8,0,0.0,did-not-start,exited with code 1 before listening on tcp port 18124: "
+        "exits,0,12,0,0.0,did-not-start,exited with code 1 before listening on tcp port 18124: "
         "bad configuration",
-        "never_binds,0,8,0,0.0,did-not-start,did not listen on tcp port 18124 within 5s",
-        "stubborn,8,0,0,100.0,graded,",
+        "never_binds,0,12,0,0.0,did-not-start,did not listen on tcp port 18124 within 5s",
+        "stubborn,11,0,1,100.0,graded,",
     ]
     assert processes_working_in(tmp_path / "class") == []
     assert leftovers(token) == []

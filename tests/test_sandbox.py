@@ -471,7 +471,7 @@ def assert_honest_verdicts_are_unchanged(batch: Batch) -> None:
     for name in HONEST:
         assert batch.rows[name] == batch.alone_rows[name], name
     assert (batch.rows["alice"]["status"], batch.rows["alice"]["score"]) == ("graded", "100.0")
-    assert batch.rows["dave_strips"]["score"] == "77.8"
+    assert batch.rows["dave_strips"]["score"] == "75.0"  # 6 of the 8 tests that ran
 
 
 def assert_attackers_get_what_their_servers_deserve(batch: Batch) -> None:

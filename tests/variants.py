@@ -1,9 +1,11 @@
 """Faulty and awkward-but-correct variants of the reference servers.
 
 Each faulty variant is one plausible student bug, made by swapping one protocol function
-or one handler method of the reference server; the awkward ones are correct but slow, or
-split their replies into single-byte segments. The suite tests prove that every faulty
-variant fails the suite (and which tests catch it) and every awkward one passes.
+or one handler method of the reference server; the awkward ones are correct but slow,
+split their replies into segments, or serve one client at a time. ``tests/verdicts.py``
+says which tests each faulty variant must fail, and ``tests/test_stability.py`` proves,
+run after run, that it does and that every awkward one passes. The seed programs
+themselves, ported faithfully, are in ``tests/seeds/``.
 
 Run one like a reference server: ``python -m tests.variants echo.missing_prefix --port 0``.
 """
@@ -28,6 +30,7 @@ from services.protocols import (
     BANNER,
     DatagramProtocol,
     StreamProtocol,
+    banner_echo_reply,
     echo_reply,
     timestamp_reply,
     welcome_reply,
@@ -75,6 +78,17 @@ class SplitReplies(StreamHandler):
                 _wait(0.002)
 
 
+class TwoSegmentsApart(StreamHandler):
+    """Sends every reply in two halves, 50 ms apart: a client's reset can land between them."""
+
+    def send(self, data: bytes) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        middle = len(data) // 2
+        self.request.sendall(data[:middle])
+        _wait(0.05)
+        self.request.sendall(data[middle:])
+
+
 class SlowReplies(StreamHandler):
     def send(self, data: bytes) -> None:
         _wait(SLOW_SECONDS)
@@ -95,6 +109,18 @@ class OneConversationAtATime(StreamHandler):
     def handle(self) -> None:
         with self.turn:
             super().handle()
+
+
+class NeverClosesAfterEOF(StreamHandler):
+    """Keeps the connection open once the client has finished sending, as a server does that
+    keeps the socket in its list of clients and forgets to close it."""
+
+    forgotten = threading.Event()  # never set: the thread holds the socket until exit
+
+    def handle(self) -> None:
+        super().handle()
+        if self.ending == "client closed":
+            self.forgotten.wait()
 
 
 class OneClientOnly(StreamHandler):
@@ -178,6 +204,11 @@ def _welcome(
         idle_timeout=None if scale is None else idle_timeout * scale,
         close_after_reply=close,
     )
+
+
+def _without_invalid_utf8(chunk: bytes) -> bytes:
+    """What ``chunk.decode(errors='ignore').encode()`` leaves: valid UTF-8 only."""
+    return chunk.decode("utf-8", errors="ignore").encode("utf-8")
 
 
 def _ack_after_decoding(data: bytes) -> bytes:
@@ -269,6 +300,26 @@ VARIANTS: dict[str, Variant] = {
             "timestamp.one_client_only", "serves one client, then exits", handler=OneClientOnly
         ),
         Variant(
+            "timestamp.trailing_newline",
+            "adds a newline to every reply",
+            _stream(lambda chunk: timestamp_reply(chunk, time.time()) + b"\n"),
+        ),
+        Variant(
+            "timestamp.never_closes",
+            "never closes the connection after the client has finished sending",
+            handler=NeverClosesAfterEOF,
+        ),
+        Variant(
+            "timestamp.crashes_on_reset",
+            "a client's reset kills the server",
+            handler=CrashesOnClientError,
+        ),
+        Variant(
+            "timestamp.two_segments_apart",
+            "correct: every reply in two segments 50 ms apart",
+            handler=TwoSegmentsApart,
+        ),
+        Variant(
             "timestamp.split",
             "correct: every reply split into three segments",
             handler=SplitReplies,
@@ -303,7 +354,7 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant(
             "welcome_timeout.one_at_a_time",
-            "serves one client at a time",
+            "correct: serves one client at a time, as the seed does",
             handler=OneConversationAtATime,
         ),
         Variant(
@@ -341,6 +392,21 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant("echo.one_client_only", "serves one client, then exits", handler=OneClientOnly),
         Variant(
+            "echo.never_closes",
+            "never closes the connection after the client has finished sending",
+            handler=NeverClosesAfterEOF,
+        ),
+        Variant(
+            "echo.drops_invalid_utf8",
+            "decodes with errors='ignore': bytes that are not UTF-8 vanish",
+            _stream(lambda chunk: echo_reply(_without_invalid_utf8(chunk))),
+        ),
+        Variant(
+            "echo.two_segments_apart",
+            "correct: every reply in two segments 50 ms apart",
+            handler=TwoSegmentsApart,
+        ),
+        Variant(
             "echo.split", "correct: every reply split into three segments", handler=SplitReplies
         ),
         Variant("echo.slow", "correct: answers after a pause", handler=SlowReplies),
@@ -360,6 +426,21 @@ VARIANTS: dict[str, Variant] = {
             "banner_echo.wrong_prefix",
             "answers 'OK..' instead of 'OK...'",
             _stream(lambda chunk: b"OK.." + chunk, greeting=BANNER),
+        ),
+        Variant(
+            "banner_echo.trailing_nul",
+            "sends a C string's terminating NUL after every reply",
+            _stream(lambda chunk: banner_echo_reply(chunk) + b"\0", greeting=BANNER),
+        ),
+        Variant(
+            "banner_echo.drops_invalid_utf8",
+            "decodes with errors='ignore': bytes that are not UTF-8 vanish",
+            _stream(lambda chunk: banner_echo_reply(_without_invalid_utf8(chunk)), greeting=BANNER),
+        ),
+        Variant(
+            "banner_echo.never_closes",
+            "never closes the connection after the client has finished sending",
+            handler=NeverClosesAfterEOF,
         ),
         Variant(
             "banner_echo.one_at_a_time",

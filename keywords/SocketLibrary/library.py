@@ -387,6 +387,8 @@ class SocketLibrary:
         """Return how many seconds ago the current connection was opened.
 
         Useful for deadlines measured from the connect, such as a server's idle timeout.
+        A TCP connection's age counts from the moment its connect began, so the server's
+        own timer for it cannot have started earlier.
 
         | ${age} = | Get Connection Age |
         | Connection Should Stay Open | ${4 - ${age}} |

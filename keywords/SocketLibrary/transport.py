@@ -67,13 +67,14 @@ class Connection:
         timeout: float,
         observer: TrafficObserver | None = None,
         label: str = "",
+        opened_at: float | None = None,
     ) -> None:
         self.sock = sock
         self.peer = peer
         self.encoding = encoding
         self.timeout = timeout
         self.label = label
-        self.opened_at = time.monotonic()
+        self.opened_at = time.monotonic() if opened_at is None else opened_at
         self.closed = False
         self.sending_closed = False  # after a half-close (FIN sent)
         self._observer = observer
@@ -279,6 +280,9 @@ def open_stream(
         sock = socket.socket(family, socket.SOCK_STREAM)
         peer = describe_peer(family, target)
     sock.settimeout(connect_timeout)
+    # The age counts from before the connect: a server's own timer for this connection
+    # (an idle timeout) cannot start earlier, however late this process runs afterwards.
+    opened_at = time.monotonic()
     try:
         sock.connect(target)
     except OSError as error:
@@ -287,7 +291,7 @@ def open_stream(
     if sock.family != socket.AF_UNIX:
         # Each Send goes out at once: Nagle would hold small writes back a round trip.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return StreamConnection(sock, peer, **options)
+    return StreamConnection(sock, peer, opened_at=opened_at, **options)
 
 
 def open_datagram(host: str, port: int, **options: object) -> DatagramConnection:

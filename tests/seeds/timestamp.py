@@ -1,0 +1,28 @@
+"""The seed timestamp server (port 11000), ported to Python 3 as the lesson writes it.
+
+One client at a time: accept, answer each chunk with ``time.ctime()`` + the chunk until
+the client closes, close, accept the next. Added to the seed: an error from one client (a
+reset) ends only that client's conversation, so no client can stop the server.
+Run: python tests/seeds/timestamp.py [PORT]
+"""
+
+import socket
+import sys
+from time import ctime
+
+port = int(sys.argv[1]) if len(sys.argv) > 1 else 11000
+server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(5)
+while True:
+    client, address = server.accept()
+    try:
+        while True:
+            data = client.recv(1024)
+            if not data:
+                break
+            client.sendall(ctime().encode() + data)
+    except OSError as error:
+        print(address, error, file=sys.stderr)
+    client.close()

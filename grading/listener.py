@@ -31,9 +31,9 @@ class Requirements:
         self, data: running.Keyword, implementation: running.UserKeyword, result: results.Keyword
     ) -> None:
         test = data.parent
-        row = isinstance(test, running.TestCase) and test.template
+        row = isinstance(test, running.TestCase) and test.template and data.type == data.KEYWORD
         if not row or not isinstance(result.parent, results.TestCase) or result.parent.doc:
-            return
+            return  # a test's setup or teardown, a keyword of a keyword, or a documented test
         values = row_values(list(data.args), list(implementation.args.positional))
         result.parent.doc = _NAMED.sub(
             lambda match: f"``{values[match[1]]}``" if match[1] in values else match[0],

@@ -212,4 +212,5 @@ def test_a_suite_anywhere_imports_the_target_steps(tmp_path):
         ("Echo Answers", "PASS")
     ]
     (server,) = read_facts(tmp_path / "out" / FACTS_FILE)
-    assert server.started_at and server.stopped and server.exit_code == 0
+    assert server.started_at and server.stopped and not server.not_started
+    assert server.exited_at is None, "it ended when stopped, not on its own"

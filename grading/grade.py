@@ -12,7 +12,9 @@ share a port are graded one after another.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -20,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from SocketLibrary.facts import FACTS_FILE, FactsError, read_facts
 from SocketLibrary.handoff import launcher_environment
-from SocketLibrary.processes import ManagedProcess
+from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token, wait_for_exit
 
 from .isolation import WORKDIR, Isolation, judge_namespaces
 from .platforms import RESULTS_FILE, write_results
@@ -49,7 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 JUDGE = ROOT / "grading" / "judge.py"
 SUITES = ROOT / "suites"
 LISTENER = "grading.listener.Requirements"
-TIMED_OUT = 124
+TIMED_OUT = 124  # judge.py's code at the time limit
+LOST = -1  # the judge went away with the job
 # Time for robot to write its results after the time limit, and for the backstop after.
 GRACE_SECONDS = 15
 # Python runs signal handlers in the main thread only, when it runs bytecode; a bounded
@@ -114,16 +118,81 @@ def server_command(settings: Settings, directory: Path, isolation: Isolation) ->
     return settings.command.replace("{dir}", shlex.quote(where))
 
 
-class Batch:
-    """The jobs in flight, so that an interrupted batch can stop them all at once."""
+class JudgeLost(Exception):
+    """The judge did not answer in time, or has gone: the job it ran is lost with it."""
 
-    def __init__(self) -> None:
+
+class Judge:
+    """One judge process (``judge.py``) that runs the jobs of one job slot in turn.
+
+    Robot Framework starts once per judge, not once per submission: the judge imports it
+    and forks each job from itself. Every process a job starts carries the job's token,
+    and the judge's, so that what a job leaves is swept after it, and what a judge
+    leaves, after it."""
+
+    def __init__(self, command: list[str], environment: dict[str, str]) -> None:
+        self.token = uuid.uuid4().hex
+        inherited = environment.get(TOKEN_VARIABLE, "")
+        self.tokens = f"{inherited} {self.token}".strip()
+        self.popen = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**environment, TOKEN_VARIABLE: self.tokens},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def run(self, job: dict, timeout: float) -> int:
+        """Hand the judge a job and wait for robot's exit code."""
+        try:
+            self.popen.stdin.write(json.dumps(job).encode() + b"\n")
+            self.popen.stdin.flush()
+        except OSError:
+            raise JudgeLost("the judge has gone") from None
+        if not select.select([self.popen.stdout], [], [], timeout)[0]:
+            raise JudgeLost(f"no answer within {timeout:g}s")
+        answer = self.popen.stdout.readline()
+        if not answer:
+            raise JudgeLost("the judge has gone")
+        return int(json.loads(answer)["code"])
+
+    def stop(self, grace: float) -> None:
+        """End the judge (and so its PID namespace) and whatever carries its token."""
+        with contextlib.suppress(OSError):
+            self.popen.stdin.close()  # a judge between jobs ends by itself
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        sweep(self.token)
+        self.popen.wait()
+        self.popen.stdout.close()
+
+
+def sweep(token: str) -> None:
+    """Kill every process that carries ``token``, wherever it moved."""
+    for _ in range(100):  # a forking process can add members while we kill
+        pids = set(processes_with_token(token))
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for_exit(pids, 1.0)
+
+
+class Batch:
+    """The judges at work, so that an interrupted batch can stop them all at once."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command  # that starts a judge
         self.interrupted = threading.Event()
         # Set by a signal handler, so a plain flag: a handler that takes a lock can
         # deadlock with the code it interrupted, and a raised KeyboardInterrupt can leave
         # a future's lock held.
         self.stop_requested = False
-        self._running: set[ManagedProcess] = set()
+        self._judges: dict[int, Judge] = {}  # per grading thread
         self._lock = threading.Lock()
 
     def request_stop(self, *_: object) -> None:
@@ -139,29 +208,38 @@ class Batch:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def start(
-        self, command: list[str], output: Path, environment: dict[str, str]
-    ) -> ManagedProcess | None:
-        """Start a job, unless the batch was interrupted."""
+    def judge(self) -> Judge | None:
+        """This thread's judge, started when it has none; None once interrupted."""
         with self._lock:
             if self.interrupted.is_set():
                 return None
-            job = ManagedProcess(command, output, cwd=ROOT, env={**os.environ, **environment})
-            self._running.add(job)
-            return job
+            thread = threading.get_ident()
+            if thread not in self._judges:
+                self._judges[thread] = Judge(self.command, dict(os.environ))
+            return self._judges[thread]
 
-    def finish(self, job: ManagedProcess) -> None:
-        job.stop(grace=2)  # whatever is left, wherever it moved
+    def discard(self, judge: Judge) -> None:
+        """A judge that lost its job is not given another one."""
         with self._lock:
-            self._running.discard(job)
+            for thread, known in list(self._judges.items()):
+                if known is judge:
+                    del self._judges[thread]
+        judge.stop(grace=0)
 
     def interrupt(self) -> None:
         """Start no more jobs and kill the running ones."""
         with self._lock:
             self.interrupted.set()
-            running = list(self._running)
-        for job in running:
-            job.stop(grace=0)
+            judges = list(self._judges.values())
+        for judge in judges:
+            judge.stop(grace=0)
+
+    def close(self) -> None:
+        with self._lock:
+            judges = list(self._judges.values())
+            self._judges.clear()
+        for judge in judges:
+            judge.stop(grace=5)
 
 
 class Interrupted(Exception):
@@ -217,9 +295,6 @@ def _grade(
     name = directory.name
     out = settings.outputdir / name
     robot = [
-        sys.executable,
-        "-m",
-        "robot",
         "--name",
         name,
         "--outputdir",
@@ -241,32 +316,30 @@ def _grade(
         robot += ["--exclude", tag]
     for variable in settings.variables:
         robot += ["--variable", variable]
-    judge = [
-        sys.executable,
-        str(JUDGE),
-        "--time-limit",
-        str(settings.time_limit),
-        "--grace",
-        str(GRACE_SECONDS),
-    ]
-    if isolation.sandbox:
-        judge = [*judge_namespaces(), *judge, "--loopback"]
+    judge = batch.judge()
+    if judge is None:
+        return interrupted(directory)
     started = time.monotonic()
     cgroup = isolation.cgroup(f"{uid}")
-    environment = launcher_environment(isolation.launcher(directory, uid, cgroup))
+    token = uuid.uuid4().hex
+    environment = {
+        **launcher_environment(isolation.launcher(directory, uid, cgroup)),
+        TOKEN_VARIABLE: f"{judge.tokens} {token}",
+    }
+    job = {
+        "robot": [*robot, str(settings.suite)],
+        "environment": environment,
+        "log": str(out / "grading.log"),
+        "time_limit": settings.time_limit,
+        "grace": GRACE_SECONDS,
+    }
     try:
-        job = batch.start(
-            [*judge, "--", *robot, str(settings.suite)], out / "grading.log", environment
-        )
-        if job is None:
-            return interrupted(directory)
-        try:
-            code = job.popen.wait(timeout=settings.time_limit + 2 * GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            code = TIMED_OUT
-        finally:
-            batch.finish(job)
+        code = judge.run(job, timeout=settings.time_limit + 2 * GRACE_SECONDS)
+    except JudgeLost:
+        batch.discard(judge)
+        code = TIMED_OUT if time.monotonic() - started >= settings.time_limit else LOST
     finally:
+        sweep(token)  # whatever the job left, wherever it moved
         events = cgroup.events() if cgroup else {}
         if cgroup:
             cgroup.remove()
@@ -353,7 +426,8 @@ def grade_all(
     progress = Progress(len(submissions))
     for path in submissions:
         clear_earlier_results(settings.outputdir / path.name)
-    batch = Batch()
+    judge = [sys.executable, str(JUDGE)]
+    batch = Batch([*judge_namespaces(), *judge, "--loopback"] if isolation.sandbox else judge)
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = {
         pool.submit(grade_one, path, settings, isolation, batch): path for path in submissions
@@ -369,6 +443,7 @@ def grade_all(
                 batch.interrupt()
         finally:
             pool.shutdown(cancel_futures=True)
+            batch.close()
     verdicts = [
         interrupted(path) if future.cancelled() else future.result()
         for future, path in futures.items()

@@ -1,10 +1,12 @@
 """Grade many submissions: each one is a ``robot`` run of the named suite against it.
 
 Two trust domains (see the README's "Security model"). The judge, ``robot`` with the
-keyword library, runs in a network and PID namespace of its own for each submission, so
-every submission has its own loopback and can listen on the same port. The student's
-server runs below it in a bubblewrap sandbox (``launcher.py``), which shares only that
-loopback with the judge, under limits that bind the whole submission (``cgroups.py``).
+keyword library, runs in ``judge.py``: one per job slot, in a PID namespace of its own,
+which starts Robot Framework once and forks each submission's ``robot`` from itself, in a
+network namespace of the submission's own, so every submission has its own loopback and
+can listen on the same port. The student's server runs below it in a bubblewrap sandbox
+(``launcher.py``), which shares only that loopback with the judge, under limits that bind
+the whole submission (``cgroups.py``).
 With ``--isolation none`` nothing is isolated: submissions are trusted, and those that
 share a port are graded one after another.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shlex
 import signal
 import subprocess
@@ -119,16 +120,17 @@ def server_command(settings: Settings, directory: Path, isolation: Isolation) ->
 
 
 class JudgeLost(Exception):
-    """The judge did not answer in time, or has gone: the job it ran is lost with it."""
+    """The judge did not answer in time, or has gone: its jobs are lost with it."""
 
 
 class Judge:
-    """One judge process (``judge.py``) that runs the jobs of one job slot in turn.
+    """The judge process (``judge.py``) that runs a batch's jobs side by side.
 
-    Robot Framework starts once per judge, not once per submission: the judge imports it
-    and forks each job from itself. Every process a job starts carries the job's token,
-    and the judge's, so that what a job leaves is swept after it, and what a judge
-    leaves, after it."""
+    Robot Framework starts once per batch, not once per submission: the judge imports it
+    and forks every job from itself. Every process a job starts carries the job's token,
+    and the judge's, so that what a job leaves is swept after it, and what the judge
+    leaves, after it. One thread reads the judge's answers and hands each to the job that
+    waits for it."""
 
     def __init__(self, command: list[str], environment: dict[str, str]) -> None:
         self.token = uuid.uuid4().hex
@@ -142,32 +144,51 @@ class Judge:
             stdout=subprocess.PIPE,
             start_new_session=True,
         )
+        self._waiting: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_answers, daemon=True)
+        self._reader.start()
+
+    def _read_answers(self) -> None:
+        for line in self.popen.stdout:
+            answer = json.loads(line)
+            with self._lock:
+                future = self._waiting.pop(answer["id"], None)
+            if future:
+                future.set_result(int(answer["code"]))
+        with self._lock:  # the judge has gone: so have the jobs it ran
+            lost, self._waiting = list(self._waiting.values()), {}
+        for future in lost:
+            future.set_exception(JudgeLost("the judge has gone"))
 
     def run(self, job: dict, timeout: float) -> int:
         """Hand the judge a job and wait for robot's exit code."""
+        future: Future = Future()
+        job = {**job, "id": uuid.uuid4().hex}
+        with self._lock:
+            self._waiting[job["id"]] = future
+            try:
+                self.popen.stdin.write(json.dumps(job).encode() + b"\n")
+                self.popen.stdin.flush()
+            except OSError:
+                del self._waiting[job["id"]]
+                raise JudgeLost("the judge has gone") from None
         try:
-            self.popen.stdin.write(json.dumps(job).encode() + b"\n")
-            self.popen.stdin.flush()
-        except OSError:
-            raise JudgeLost("the judge has gone") from None
-        if not select.select([self.popen.stdout], [], [], timeout)[0]:
-            raise JudgeLost(f"no answer within {timeout:g}s")
-        answer = self.popen.stdout.readline()
-        if not answer:
-            raise JudgeLost("the judge has gone")
-        return int(json.loads(answer)["code"])
+            return future.result(timeout)
+        except TimeoutError:
+            raise JudgeLost(f"no answer within {timeout:g}s") from None
 
     def stop(self, grace: float) -> None:
         """End the judge (and so its PID namespace) and whatever carries its token."""
         with contextlib.suppress(OSError):
-            self.popen.stdin.close()  # a judge between jobs ends by itself
+            self.popen.stdin.close()  # the judge ends once its last job has
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=grace)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
         sweep(self.token)
         self.popen.wait()
-        self.popen.stdout.close()
+        self._reader.join(5)
 
 
 def sweep(token: str) -> None:
@@ -183,7 +204,7 @@ def sweep(token: str) -> None:
 
 
 class Batch:
-    """The judges at work, so that an interrupted batch can stop them all at once."""
+    """The judge at work, so that an interrupted batch can stop it at once."""
 
     def __init__(self, command: list[str]) -> None:
         self.command = command  # that starts a judge
@@ -192,7 +213,7 @@ class Batch:
         # deadlock with the code it interrupted, and a raised KeyboardInterrupt can leave
         # a future's lock held.
         self.stop_requested = False
-        self._judges: dict[int, Judge] = {}  # per grading thread
+        self._judge: Judge | None = None
         self._lock = threading.Lock()
 
     def request_stop(self, *_: object) -> None:
@@ -209,36 +230,33 @@ class Batch:
                 signal.signal(signum, handler)
 
     def judge(self) -> Judge | None:
-        """This thread's judge, started when it has none; None once interrupted."""
+        """The batch's judge, started when there is none; None once interrupted."""
         with self._lock:
             if self.interrupted.is_set():
                 return None
-            thread = threading.get_ident()
-            if thread not in self._judges:
-                self._judges[thread] = Judge(self.command, dict(os.environ))
-            return self._judges[thread]
+            if self._judge is None:
+                self._judge = Judge(self.command, dict(os.environ))
+            return self._judge
 
     def discard(self, judge: Judge) -> None:
-        """A judge that lost its job is not given another one."""
+        """A judge that lost its jobs gets no more: the next job starts a new one."""
         with self._lock:
-            for thread, known in list(self._judges.items()):
-                if known is judge:
-                    del self._judges[thread]
+            if self._judge is judge:
+                self._judge = None
         judge.stop(grace=0)
 
     def interrupt(self) -> None:
         """Start no more jobs and kill the running ones."""
         with self._lock:
             self.interrupted.set()
-            judges = list(self._judges.values())
-        for judge in judges:
+            judge, self._judge = self._judge, None
+        if judge:
             judge.stop(grace=0)
 
     def close(self) -> None:
         with self._lock:
-            judges = list(self._judges.values())
-            self._judges.clear()
-        for judge in judges:
+            judge, self._judge = self._judge, None
+        if judge:
             judge.stop(grace=5)
 
 

@@ -1,16 +1,16 @@
-"""The judge's process 1: ``judge.py [--loopback]`` runs grading jobs, one after another.
+"""The judge's process 1: ``judge.py [--loopback]`` runs a batch's grading jobs.
 
-The grader starts one judge per job slot, inside a fresh network and PID namespace
-(``unshare``), and hands it jobs on stdin, one JSON object per line:
-``{"robot": [robot's arguments], "environment": {...}, "log": path, "time_limit": s,
-"grace": s}``. For each it answers one line on stdout, ``{"code": robot's exit code}``
-(124 at the time limit, like ``timeout(1)``).
+The grader starts one judge per batch, inside a fresh PID namespace (``unshare``), and
+hands it jobs on stdin, one JSON object per line: ``{"id": ..., "robot": [robot's
+arguments], "environment": {...}, "log": path, "time_limit": s, "grace": s}``. For each
+it answers one line on stdout when the job has ended, ``{"id": ..., "code": robot's exit
+code}`` (124 at the time limit, like ``timeout(1)``). Jobs run side by side.
 
 Robot Framework and the keyword library are imported once, here; each job runs in a
 process forked from this one, so it starts without importing them again: that is most of
 what starting ``robot`` costs. With ``--loopback`` each job gets a network namespace of its
 own with ``lo`` up, so every submission can listen on the same port, however the one
-before it left that port (TIME_WAIT). At the time limit the job is stopped the way Ctrl-C
+before it left that port (TIME_WAIT). At the time limit a job is stopped the way Ctrl-C
 stops robot, so that it still writes its results, and killed after the grace period.
 When the judge exits, the kernel kills every process left in its PID namespace.
 """
@@ -27,7 +27,9 @@ import signal
 import socket
 import struct
 import sys
+import time
 import traceback
+from dataclasses import dataclass
 
 TIMED_OUT = 124
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
@@ -49,60 +51,99 @@ def own_network() -> None:
     bring_loopback_up()
 
 
-def run_job(job: dict, loopback: bool) -> int:
-    """Run robot with the job's arguments in a child process; its exit code."""
-    from robot import run_cli  # noqa: PLC0415 - imported by main() before any job
-
+def start_job(job: dict, loopback: bool) -> int:
+    """Fork robot with the job's arguments, writing its console to the job's log."""
     child = os.fork()
-    if child == 0:  # the job: robot, writing its console to the job's log
-        code = 255
-        try:
-            log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
-            os.dup2(log, 1)
-            os.dup2(log, 2)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            if loopback:
-                own_network()
-            os.environ.update(job["environment"])
-            code = run_cli(job["robot"], exit=False)
-        except BaseException:  # written to the job's log, never to the grader's pipe
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    return wait_for_job(child, job["time_limit"], job["grace"], job["log"])
-
-
-def wait_for_job(child: int, time_limit: float, grace: float, log: str) -> int:
-    pidfd = os.pidfd_open(child)
+    if child:
+        return child
+    code = 255
     try:
-        if not select.select([pidfd], [], [], time_limit)[0]:
-            with open(log, "a") as file:
-                file.write(f"judge.py: time limit of {time_limit:g}s reached, stopping\n")
-            os.kill(child, signal.SIGINT)
-            if not select.select([pidfd], [], [], grace)[0]:
-                os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
-            return TIMED_OUT
-        return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+        from robot import run_cli  # noqa: PLC0415 - imported by main() before any job
+
+        log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if loopback:
+            own_network()
+        os.environ.update(job["environment"])
+        code = run_cli(job["robot"], exit=False)
+    except BaseException:  # written to the job's log, never to the grader's pipe
+        traceback.print_exc()
     finally:
-        os.close(pidfd)
-        reap_orphans()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
-def reap_orphans() -> None:
-    """As process 1, this judge inherits what jobs left behind: reap what has ended."""
+@dataclass
+class Running:
+    job: dict
+    pid: int
+    pidfd: int
+    deadline: float
+    stopping: bool = False  # SIGINT was sent at the time limit
+
+
+def serve(loopback: bool) -> None:
+    """Take jobs from stdin and report each one's end on stdout, until stdin closes and
+    the last job has ended."""
+    running: dict[int, Running] = {}  # by pidfd
+    taking, pending = True, b""
+    while taking or running:
+        now = time.monotonic()
+        wait = min((job.deadline - now for job in running.values()), default=None)
+        inputs = [0, *running] if taking else list(running)
+        ready = select.select(inputs, [], [], None if wait is None else max(wait, 0))[0]
+        if 0 in ready:
+            data = os.read(0, 65536)  # not sys.stdin: its buffer would hide lines from select
+            taking = bool(data)
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                job = json.loads(line)
+                pid = start_job(job, loopback)
+                fd = os.pidfd_open(pid)
+                running[fd] = Running(job, pid, fd, time.monotonic() + job["time_limit"])
+        for fd in [fd for fd in ready if fd in running]:
+            ended = running.pop(fd)
+            os.close(fd)
+            code = os.waitstatus_to_exitcode(os.waitpid(ended.pid, 0)[1])
+            report(ended.job, TIMED_OUT if ended.stopping else code)
+        for job in [job for job in running.values() if job.deadline <= time.monotonic()]:
+            stop_at_time_limit(job)
+        reap_orphans({job.pid for job in running.values()})
+
+
+def stop_at_time_limit(job: Running) -> None:
+    if job.stopping:  # the grace period is over too
+        os.kill(job.pid, signal.SIGKILL)
+        job.deadline = float("inf")
+        return
+    with open(job.job["log"], "a") as log:
+        log.write(f"judge.py: time limit of {job.job['time_limit']:g}s reached, stopping\n")
+    os.kill(job.pid, signal.SIGINT)
+    job.stopping = True
+    job.deadline = time.monotonic() + job.job["grace"]
+
+
+def report(job: dict, code: int) -> None:
+    print(json.dumps({"id": job["id"], "code": code}), flush=True)
+
+
+def reap_orphans(jobs: set[int]) -> None:
+    """As process 1, this judge inherits what jobs left behind: reap what has ended,
+    but not a running job, whose end its pidfd reports."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            status = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if status is None or status.si_pid in jobs:
             return
+        os.waitpid(status.si_pid, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     import grading.listener  # noqa: F401, PLC0415
     import SocketLibrary.library  # noqa: F401, PLC0415
 
-    for line in sys.stdin:
-        job = json.loads(line)
-        print(json.dumps({"code": run_job(job, args.loopback)}), flush=True)
+    serve(args.loopback)
     return 0
 
 

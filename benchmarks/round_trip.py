@@ -6,14 +6,20 @@ Four ways to do the same request and check, each run as a plain ``robot`` suite:
   (c) kit   - SocketLibrary ``Send`` + ``Reply Should Be``;
   (d) telnet- the Telnet library: ``Write Bare`` + ``Read Until`` + ``Should Be Equal``.
 The cost per iteration is (time of 3N iterations - time of N) / 2N, so start-up cancels.
-Each measurement is repeated; medians and ratios are printed.
+Each measurement is repeated; medians and ratios are printed, of the wall time and of the
+CPU time the robot process used (steadier on a shared, loaded machine).
 
-Run: python benchmarks/round_trip.py [--iterations 3000] [--repeat 3]
+``--against CHECKOUT`` runs every variant also with the kit of another checkout (for
+example the main branch), interleaved, so a change is compared under the same load.
+
+Run: python benchmarks/round_trip.py [--iterations 3000] [--repeat 3] [--against DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,8 +70,12 @@ VARIANTS = {
 }
 
 
-def run(suite: Path, test: str, address: tuple[str, int], iterations: int) -> float:
+def run(
+    suite: Path, test: str, address: tuple[str, int], iterations: int, env: dict[str, str]
+) -> tuple[float, float]:
+    """Wall and CPU seconds of one robot run."""
     with tempfile.TemporaryDirectory() as out:
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         subprocess.run(
             [
@@ -87,12 +97,35 @@ def run(suite: Path, test: str, address: tuple[str, int], iterations: int) -> fl
                 str(suite),
             ],
             check=True,
+            env=env,
         )
-        return time.perf_counter() - started
+        return time.perf_counter() - started, _children_cpu() - cpu_before
 
 
-def per_iteration(suite: Path, test: str, address: tuple[str, int], n: int) -> float:
-    return (run(suite, test, address, 3 * n) - run(suite, test, address, n)) / (2 * n)
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_iteration(
+    suite: Path, test: str, address: tuple[str, int], n: int, env: dict[str, str]
+) -> tuple[float, float]:
+    (wall3, cpu3), (wall1, cpu1) = (run(suite, test, address, k * n, env) for k in (3, 1))
+    return (wall3 - wall1) / (2 * n), (cpu3 - cpu1) / (2 * n)
+
+
+def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
+    for measure, which in (("wall", 0), ("CPU", 1)):
+        values = {name: [sample[which] for sample in got] for name, got in samples.items()}
+        median = {name: statistics.median(got) for name, got in values.items()}
+        print(f"{title}, {measure} time per iteration, median of {len(values['kit'])}:")
+        for name, label in VARIANTS.items():
+            spread = ", ".join(f"{value * 1000:.3f}" for value in values[name])
+            print(f"  {label:<30} {median[name] * 1000:7.3f} ms   [{spread}]")
+        print(
+            f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}  (target <= 0.6)"
+        )
+        print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}  (target <= 1.3)")
 
 
 def main() -> None:
@@ -101,24 +134,26 @@ def main() -> None:
     )
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", type=Path, help="another checkout to compare with")
     args = parser.parse_args()
     here = Path(__file__).resolve().parent
+    kits = {"this checkout": dict(os.environ)}
+    if args.against:
+        other = args.against.resolve()
+        kits[str(other)] = {**os.environ, "PYTHONPATH": f"{other / 'keywords'}:{other}"}
     with tempfile.TemporaryDirectory() as folder, serve("echo") as address:
         suite = Path(folder) / "round_trip.robot"
         suite.write_text(SUITE.format(root=ROOT, here=here))
-        samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        samples = {kit: {name: [] for name in VARIANTS} for kit in kits}
         for _ in range(args.repeat):  # interleaved, so drift hits every variant alike
             for name in VARIANTS:
-                samples[name].append(
-                    per_iteration(suite, name.capitalize(), address, args.iterations)
-                )
-    median = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"per iteration, median of {args.repeat} (N={args.iterations} vs 3N):")
-    for name, label in VARIANTS.items():
-        spread = ", ".join(f"{value * 1000:.3f}" for value in samples[name])
-        print(f"  {label:<30} {median[name] * 1000:7.3f} ms   [{spread}]")
-    print(f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}  (target <= 0.6)")
-    print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}  (target <= 1.3)")
+                for kit, env in kits.items():
+                    samples[kit][name].append(
+                        per_iteration(suite, name.capitalize(), address, args.iterations, env)
+                    )
+    print(f"N={args.iterations} vs 3N")
+    for kit, got in samples.items():
+        report(kit, got)
 
 
 if __name__ == "__main__":

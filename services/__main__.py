@@ -1,19 +1,22 @@
 """``python -m services NAME [--host H] [--port N] [options]``: run one reference server.
 
-The first stdout line is ``LISTENING <tcp|udp> <host>:<port>``; SIGTERM or SIGINT stop it
-with exit code 0. A port that cannot be bound gives one error line and exit code 2.
+The first stdout line is ``LISTENING <tcp|udp> <host>:<port>``. SIGTERM or SIGINT stop it
+gracefully with exit code 0: it stops accepting, gives open connections up to
+``--stop-grace`` seconds (1 by default) to end, cuts the rest, and logs every one. A port
+that cannot be bound gives one error line and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import socket
 import sys
 
 from .behaviours import BEHAVIOURS
-from .runner import Server
+from .runner import STOP_GRACE, Server
 
 EXIT_CANNOT_LISTEN = 2
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -44,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=behaviour.default_port,
             help=f"port to bind, 0 for any free port (default {behaviour.default_port})",
         )
+        sub.add_argument(
+            "--stop-grace",
+            type=_checked(_grace),
+            default=STOP_GRACE,
+            metavar="SECONDS",
+            help="on SIGTERM or SIGINT, how long open connections may take to finish "
+            f"before they are cut (default {STOP_GRACE:g})",
+        )
         for option in behaviour.options:
             sub.add_argument(
                 option.flag,
@@ -66,6 +77,13 @@ def _checked(convert):
             raise argparse.ArgumentTypeError(str(error)) from None
 
     return checked
+
+
+def _grace(text: str) -> float:
+    seconds = float(text)
+    if not 0 <= seconds < math.inf:
+        raise ValueError(f"the stop grace must be 0 or more seconds, not {text!r}")
+    return seconds
 
 
 def list_behaviours() -> str:
@@ -119,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop_signals = StopSignals()
     try:
-        server = Server(args.name, args.host, args.port, **options)
+        server = Server(args.name, args.host, args.port, stop_grace=args.stop_grace, **options)
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         print(

@@ -100,69 +100,70 @@ def _encoding_option(default: str) -> Option:
     return Option("encoding", default, f"text encoding (default {default})")
 
 
-BEHAVIOURS: dict[str, Behaviour] = {
-    behaviour.name: behaviour
-    for behaviour in (
-        Behaviour(
-            "uppercase",
-            "udp",
-            12000,
-            "each datagram comes back upper-cased to its sender (straße -> STRASSE)",
-            _uppercase,
-            (_encoding_option("utf-8"),),
-        ),
-        Behaviour(
-            "ack",
-            "udp",
-            8080,
-            "each datagram gets the fixed reply 服务端收到信息啦! encoded GBK",
-            _ack,
-            (_encoding_option("gbk"),),
-        ),
-        Behaviour(
-            "timestamp",
-            "tcp",
-            11000,
-            "each chunk gets time.ctime() + the chunk; the client decides when to close",
-            _timestamp,
-            (
-                Option(
-                    "format",
-                    "ctime",
-                    "reply style: ctime+data or [ctime] data",
-                    choices=protocols.TIMESTAMP_STYLES,
-                ),
+def _by_name(*behaviours: Behaviour) -> dict[str, Behaviour]:
+    return {behaviour.name: behaviour for behaviour in behaviours}
+
+
+BEHAVIOURS = _by_name(
+    Behaviour(
+        "uppercase",
+        "udp",
+        12000,
+        "each datagram comes back upper-cased to its sender (straße -> STRASSE)",
+        _uppercase,
+        (_encoding_option("utf-8"),),
+    ),
+    Behaviour(
+        "ack",
+        "udp",
+        8080,
+        "each datagram gets the fixed reply 服务端收到信息啦! encoded GBK",
+        _ack,
+        (_encoding_option("gbk"),),
+    ),
+    Behaviour(
+        "timestamp",
+        "tcp",
+        11000,
+        "each chunk gets time.ctime() + the chunk; the client decides when to close",
+        _timestamp,
+        (
+            Option(
+                "format",
+                "ctime",
+                "reply style: ctime+data or [ctime] data",
+                choices=protocols.TIMESTAMP_STYLES,
             ),
         ),
-        Behaviour(
-            "welcome_timeout",
-            "tcp",
-            8001,
-            "first chunk exactly '1' gets 'welcome to server!', else 'please go out!'; "
-            "then close; idle clients are closed after the timeout",
-            _welcome_timeout,
-            (
-                Option(
-                    "idle_timeout",
-                    5.0,
-                    "seconds to wait for the first chunk (default 5)",
-                    type=_positive_seconds,
-                ),
+    ),
+    Behaviour(
+        "welcome_timeout",
+        "tcp",
+        8001,
+        "first chunk exactly '1' gets 'welcome to server!', else 'please go out!'; "
+        "then close; idle clients are closed after the timeout",
+        _welcome_timeout,
+        (
+            Option(
+                "idle_timeout",
+                5.0,
+                "seconds to wait for the first chunk (default 5)",
+                type=_positive_seconds,
             ),
         ),
-        Behaviour(
-            "echo",
-            "tcp",
-            50007,
-            "each chunk gets 'Echo=>' + the chunk until the client closes",
-            _echo,
-        ),
-        Behaviour(
-            "banner_echo",
-            "tcp",
-            8888,
-            "a welcome banner on connect, then 'OK...' + each chunk; many clients at once",
-            _banner_echo,
-        ),
-    )
-}
+    ),
+    Behaviour(
+        "echo",
+        "tcp",
+        50007,
+        "each chunk gets 'Echo=>' + the chunk until the client closes",
+        _echo,
+    ),
+    Behaviour(
+        "banner_echo",
+        "tcp",
+        8888,
+        "a welcome banner on connect, then 'OK...' + each chunk; many clients at once",
+        _banner_echo,
+    ),
+)

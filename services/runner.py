@@ -4,6 +4,10 @@ A behaviour is a protocol (``services.protocols``) handed to a handler; nothing 
 what a behaviour says. TCP servers give each client its own thread (so one idle client
 never delays another); UDP servers answer each datagram in the serving thread, which keeps
 replies in order and costs no thread per datagram.
+
+Stopping is graceful and bounded: the server stops accepting, gives the conversations
+still open up to ``stop_grace`` seconds (1 s by default) to end, then cuts the rest, and
+every conversation logs its line before ``stop()`` returns.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ MAX_DATAGRAM = 65535
 LINGER_SECONDS = 1.0
 # How quickly serve_forever notices stop(); bounds shutdown latency.
 POLL_INTERVAL = 0.05
+# How long a stop waits for open conversations to end before it cuts them.
+STOP_GRACE = 1.0
+# How long cut conversations get to log and end: their threads wake from any socket call.
+CUT_SECONDS = 0.5
 
 
 def split_host(host: str) -> tuple[socket.AddressFamily, str]:
@@ -83,6 +91,8 @@ class StreamHandler(socketserver.BaseRequestHandler):
         self.request.sendall(data)
 
     def finish(self) -> None:
+        if self.server.was_cut(self.request):
+            self.ending = "cut short by the server's stop"
         peer = format_address(self.server.address_family, self.client_address)
         log.info("%s: %d chunk(s), %s", peer, self.chunks, self.ending)
 
@@ -102,40 +112,49 @@ class DatagramHandler(socketserver.BaseRequestHandler):
         )
 
 
-class _LoggedErrors:
-    """One log line per error instead of socketserver's traceback on stderr."""
+class _Serving:
+    """What both servers share: an address family, a protocol, one log line per error."""
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        log.exception("error serving %s", client_address)
-
-
-class StreamServer(_LoggedErrors, socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    request_queue_size = 1024
+    default_handler: type[socketserver.BaseRequestHandler]
 
     def __init__(
         self,
         family: socket.AddressFamily,
         address: object,
-        protocol: StreamProtocol,
-        handler: type[StreamHandler] = StreamHandler,
+        protocol: StreamProtocol | DatagramProtocol,
+        handler: type[socketserver.BaseRequestHandler] | None = None,
     ) -> None:
         self.address_family = family
         self.protocol = protocol
-        self._clients: set[socket.socket] = set()
-        self._clients_lock = threading.Lock()
-        super().__init__(address, handler)
+        super().__init__(address, handler or self.default_handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """One log line instead of socketserver's traceback on stderr."""
+        log.exception("error serving %s", client_address)
+
+
+class StreamServer(_Serving, socketserver.ThreadingMixIn, socketserver.TCPServer):
+    # stop() waits for conversations itself, for a bounded time; a thread that still
+    # runs after that never keeps the process alive.
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 1024
+    default_handler = StreamHandler
+    protocol: StreamProtocol
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self._open: set[socket.socket] = set()  # conversations whose thread has not ended
+        self._cut: set[socket.socket] = set()
+        self._ended = threading.Condition()
+        super().__init__(*args, **kwargs)
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
-        with self._clients_lock:
-            self._clients.add(request)
+        with self._ended:
+            self._open.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: socket.socket) -> None:
-        with self._clients_lock:
-            self._clients.discard(request)
         try:
             request.shutdown(socket.SHUT_WR)
             request.settimeout(LINGER_SECONDS)
@@ -146,32 +165,42 @@ class StreamServer(_LoggedErrors, socketserver.ThreadingMixIn, socketserver.TCPS
             pass
         finally:
             request.close()
+            with self._ended:
+                self._open.discard(request)
+                self._ended.notify_all()
 
-    def end_conversations(self) -> None:
-        """Wake every handler thread so none outlives the server."""
-        with self._clients_lock:
-            clients = list(self._clients)
-        for client in clients:
+    def was_cut(self, request: socket.socket) -> bool:
+        with self._ended:
+            return request in self._cut
+
+    def finish_conversations(self, grace: float) -> None:
+        """Give open conversations up to ``grace`` seconds to end, then cut the rest."""
+        with self._ended:
+            if self._open:
+                log.info(
+                    "stopping: %d open connection(s) get up to %gs to finish",
+                    len(self._open),
+                    grace,
+                )
+            if self._ended.wait_for(lambda: not self._open, grace):
+                return
+            left = list(self._open)
+            self._cut.update(left)
+        log.info("stopping: cutting %d connection(s) still open after %gs", len(left), grace)
+        for client in left:
             with suppress(OSError):
-                client.shutdown(socket.SHUT_RDWR)
+                client.shutdown(socket.SHUT_RDWR)  # wakes its thread from recv or send
+        with self._ended:
+            self._ended.wait_for(lambda: not self._open, CUT_SECONDS)
 
 
-class DatagramServer(_LoggedErrors, socketserver.UDPServer):
+class DatagramServer(_Serving, socketserver.UDPServer):
     max_packet_size = MAX_DATAGRAM
+    default_handler = DatagramHandler
+    protocol: DatagramProtocol
 
-    def __init__(
-        self,
-        family: socket.AddressFamily,
-        address: object,
-        protocol: DatagramProtocol,
-        handler: type[DatagramHandler] = DatagramHandler,
-    ) -> None:
-        self.address_family = family
-        self.protocol = protocol
-        super().__init__(address, handler)
-
-    def end_conversations(self) -> None:
-        """Datagrams have no conversations to end."""
+    def finish_conversations(self, grace: float) -> None:
+        """Each datagram is answered before the serving loop ends: nothing is open."""
 
 
 class Server:
@@ -185,8 +214,11 @@ class Server:
         *,
         protocol: StreamProtocol | DatagramProtocol | None = None,
         handler: type[socketserver.BaseRequestHandler] | None = None,
+        stop_grace: float = STOP_GRACE,
         **options: object,
     ) -> None:
+        if stop_grace < 0:
+            raise ValueError(f"the stop grace cannot be negative: {stop_grace!r}")
         try:
             self.behaviour: Behaviour = BEHAVIOURS[name]
         except KeyError:
@@ -202,9 +234,9 @@ class Server:
         else:
             address = (bind_host, self.behaviour.default_port if port is None else port)
         server_class = StreamServer if self.behaviour.transport == "tcp" else DatagramServer
-        extra = {"handler": handler} if handler else {}
-        self._server = server_class(family, address, protocol, **extra)
+        self._server = server_class(family, address, protocol, handler)
         self._thread: threading.Thread | None = None
+        self.stop_grace = stop_grace
 
     @property
     def transport(self) -> str:
@@ -243,16 +275,17 @@ class Server:
         return self
 
     def stop(self) -> None:
-        """Stop accepting, end every open conversation and release the address."""
+        """Stop accepting and release the address; give open conversations up to
+        ``stop_grace`` seconds to end, then cut them. Each has logged its line on return."""
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
             self._thread = None
         self._server.server_close()
-        self._server.end_conversations()
         if self._server.address_family == socket.AF_UNIX:
             with suppress(OSError):
                 os.unlink(self._server.server_address)
+        self._server.finish_conversations(self.stop_grace)
 
     def __enter__(self) -> Server:
         return self.start()
@@ -266,6 +299,8 @@ def serve(
     name: str, host: str = "127.0.0.1", port: int = 0, **options: object
 ) -> Iterator[tuple[str, int]]:
     """Serve a behaviour on a background thread; yields ``(host, port)`` once listening.
+
+    ``options`` are the behaviour's (``idle_timeout=``) and ``stop_grace=`` (seconds).
 
     >>> with serve("echo") as (host, port):
     ...     pass

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from robot.api import ExecutionResult
 
+from services.runner import Server
 from SocketLibrary import SocketLibrary
 from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token
 
@@ -57,6 +58,17 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = 
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
         time.sleep(0.01)
+
+
+@contextmanager
+def serve_on_ipv6_loopback(name: str) -> Iterator[tuple[str, int]]:
+    """``services.serve`` on ``::1``; skips the test where this machine has no IPv6."""
+    try:
+        server = Server(name, "::1", 0)
+    except OSError as error:
+        pytest.skip(f"no IPv6 loopback here: {error}")
+    with server:
+        yield server.host, server.port
 
 
 def tcp_connect(address: tuple[str, int], timeout: float = 5.0) -> socket.socket:

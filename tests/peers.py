@@ -27,7 +27,8 @@ def peer(script: Script) -> Iterator[tuple[str, int]]:
             with suppress(OSError):
                 script(self.request)
 
-    with Server("echo", port=0, handler=Scripted) as server:
+    # A hostile peer gets no grace: stopping cuts its conversations at once.
+    with Server("echo", port=0, handler=Scripted, stop_grace=0) as server:
         yield server.host, server.port
 
 

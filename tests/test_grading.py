@@ -53,7 +53,7 @@ EXPECTED = {
         2,
         "An Idle Client Is Disconnected After The Idle "
         "Timeout, Not Before: Expected the peer to close the "
-        "connection within",
+        "connection but received nothing within",
     ),
     "frank_one_at_a_time": ("graded", 8, 0, ""),
     "gina_syntax_error": (

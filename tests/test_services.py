@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import socket
 import threading
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from services import serve
+from services import Server, serve
 from services.protocols import ACK_TEXT, BANNER, GO_OUT, WELCOME, uppercase
 from tests.helpers import (
     assert_reply,
@@ -19,6 +20,7 @@ from tests.helpers import (
     recv_until_closed,
     reply_length,
     reset,
+    serve_on_ipv6_loopback,
     tcp_connect,
     wait_until,
 )
@@ -120,12 +122,33 @@ def test_timestamp_bracket_format():
         assert re.fullmatch(rb"\[" + prefix_pattern("timestamp") + rb"\] data", reply)
 
 
-def test_server_stop_ends_open_conversations():
-    with serve("echo") as address:
+def test_stop_lets_an_open_conversation_finish_within_the_grace(caplog):
+    caplog.set_level(logging.INFO, logger="services")
+    server = Server("echo", port=0, stop_grace=60).start()
+    address = (server.host, server.port)
+    sock = open_client("echo", address)
+    ask(sock, "echo", b"before")
+    stopping = threading.Thread(target=server.stop)
+    stopping.start()
+    wait_until(lambda: "stopping: 1 open connection(s)" in caplog.text, what="the stop to begin")
+    with pytest.raises(ConnectionRefusedError):
+        tcp_connect(address)
+    ask(sock, "echo", b"during the stop")
+    assert stopping.is_alive(), "the stop waits for the open conversation"
+    sock.close()
+    stopping.join(timeout=10)
+    assert not stopping.is_alive(), "the stop ends when the conversation does"
+    assert caplog.records[-1].getMessage().endswith(": 2 chunk(s), client closed")
+
+
+def test_stop_cuts_conversations_still_open_after_the_grace(caplog):
+    caplog.set_level(logging.INFO, logger="services")
+    with serve("echo", stop_grace=0.2) as address:
         baseline = threading.active_count()
         sock = open_client("echo", address)
         ask(sock, "echo", b"hi")
         assert threading.active_count() == baseline + 1
+    assert caplog.records[-1].getMessage().endswith(": 1 chunk(s), cut short by the server's stop")
     assert recv_until_closed(sock) == b""
     sock.close()
     wait_until(lambda: threading.active_count() == baseline - 1, what="handler thread to end")
@@ -237,18 +260,8 @@ def test_ack_in_another_encoding():
 
 
 def test_ipv6_loopback():
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this machine")
-    try:
-        server = serve("echo", host="::1")
-        address = server.__enter__()
-    except OSError as error:
-        pytest.skip(f"cannot bind ::1: {error}")
-    try:
-        with socket.create_connection(address, timeout=5) as sock:
-            ask(sock, "echo", b"six")
-    finally:
-        server.__exit__(None, None, None)
+    with serve_on_ipv6_loopback("echo") as address, tcp_connect(address) as sock:
+        ask(sock, "echo", b"six")
 
 
 def test_unix_socket(tmp_path):

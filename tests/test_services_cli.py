@@ -9,13 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from services import BEHAVIOURS
 from services.protocols import BANNER
-from tests.helpers import recv_exactly
+from tests.helpers import recv_exactly, recv_until_closed, wait_until
 
 # Starts processes: left out of the quick loop, pytest -m "not slow".
 pytestmark = pytest.mark.slow
@@ -86,6 +87,11 @@ def test_uppercase_with_encoding_option(start):
         assert sock.recv(100) == "中文 ABC".encode("gbk")
 
 
+def connection_lines(process: subprocess.Popen) -> list[str]:
+    """The server's per-connection log lines (a stop may add lines of its own)."""
+    return [line for line in process.stderr_path.read_text().splitlines() if "chunk(s)" in line]
+
+
 def test_one_log_line_per_connection_on_stderr(start):
     process = start("echo", "--port", "0")
     port = int(read_line(process.stdout).rsplit(":", 1)[1])
@@ -93,16 +99,52 @@ def test_one_log_line_per_connection_on_stderr(start):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"x")
             recv_exactly(sock, 7)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # at once: the last conversation may not have ended
     assert process.wait(timeout=5) == 0
-    lines = process.stderr_path.read_text().splitlines()
+    lines = connection_lines(process)
     assert len(lines) == 3, lines
     assert all("1 chunk(s), client closed" in line for line in lines)
 
 
+def test_a_stop_lets_an_open_connection_finish(start):
+    process = start("echo", "--port", "0", "--stop-grace", "60")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall(b"before")
+    recv_exactly(client, 12)
+    process.send_signal(signal.SIGTERM)
+    wait_until(
+        lambda: "stopping: 1 open connection(s) get up to 60s" in process.stderr_path.read_text(),
+        what="the server to announce its stop",
+    )
+    with pytest.raises(ConnectionRefusedError):  # it accepts nobody new
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall(b"during the stop")  # but the open conversation goes on
+    assert recv_exactly(client, 21) == b"Echo=>during the stop"
+    client.close()
+    assert process.wait(timeout=10) == 0, "it exits once the conversation ends, not at 60s"
+    assert connection_lines(process)[-1].endswith(": 2 chunk(s), client closed")
+
+
+def test_a_stop_cuts_an_idle_connection_after_the_grace(start):
+    process = start("banner_echo", "--port", "0", "--stop-grace", "0.5")
+    port = int(read_line(process.stdout).rsplit(":", 1)[1])
+    idle = socket.create_connection(("127.0.0.1", port), timeout=5)
+    recv_exactly(idle, len(BANNER))  # accepted: its conversation is open
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert recv_until_closed(idle, timeout=10) == b"", "the server closes it"
+    assert time.monotonic() - signalled >= 0.5, "cut before the grace was over"
+    assert process.wait(timeout=10) == 0
+    idle.close()
+    log = process.stderr_path.read_text()
+    assert "stopping: cutting 1 connection(s) still open after 0.5s" in log
+    assert connection_lines(process)[-1].endswith(": 0 chunk(s), cut short by the server's stop")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_the_server_with_exit_code_0(start, signum):
-    process = start("banner_echo", "--port", "0")
+    process = start("banner_echo", "--port", "0", "--stop-grace", "0")
     port = int(read_line(process.stdout).rsplit(":", 1)[1])
     client = socket.create_connection(("127.0.0.1", port), timeout=5)  # an open conversation
     process.send_signal(signum)
@@ -120,7 +162,7 @@ def send_signal_to_thread(pid: int, tid: int, signum: int) -> None:
 @pytest.mark.parametrize("thread", [0, 1, 2], ids=["main", "other-1", "other-2"])
 def test_a_stop_signal_delivered_to_any_thread_stops_the_server(start, thread):
     # A process-directed signal lands on whichever thread the kernel picks; aim it instead.
-    process = start("banner_echo", "--port", "0")
+    process = start("banner_echo", "--port", "0", "--stop-grace", "0")
     port = int(read_line(process.stdout).rsplit(":", 1)[1])
     client = socket.create_connection(("127.0.0.1", port), timeout=5)
     recv_exactly(client, len(BANNER))  # the conversation's thread is running
@@ -186,6 +228,10 @@ def test_list_prints_each_behaviour_with_its_contract():
             "argument --idle-timeout: idle timeout must be a positive number of seconds, not '-1'",
         ),
         (["timestamp", "--format", "iso"], "invalid choice: 'iso'"),
+        (
+            ["echo", "--stop-grace", "-1"],
+            "argument --stop-grace: the stop grace must be 0 or more seconds, not '-1'",
+        ),
     ],
 )
 def test_usage_errors(args, message):

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from robot.utils import timestr_to_secs
+
+from .transport import Kind, Outcome
+
+if TYPE_CHECKING:
+    from .expectations import Expectation
 
 # A failure or transcript line shows at most this much; the rest is summarised.
 SHOWN_BYTES = 300
@@ -57,6 +63,33 @@ def described(data: bytes, encoding: str) -> str:
         return "nothing"
     unit = "byte" if len(data) == 1 else "bytes"
     return f"{shown(data, encoding)} ({len(data)} {unit})"
+
+
+def failure(expectation: Expectation, outcome: Outcome, encoding: str) -> str:
+    """The one way a wait's outcome becomes a failure message: what was expected, what
+    arrived (whitespace visible), and how long the wait took or was allowed to take. The
+    expectation may add a clause (where a long reply differs)."""
+    data = outcome.data
+    kind = outcome.kind
+    # Only a datagram can differ while empty.
+    received = (
+        "an empty datagram" if kind is Kind.DIFFERS and not data else described(data, encoding)
+    )
+    if kind is Kind.FAILED:
+        what = f"but: {outcome.reason}"
+    elif kind is Kind.BUFFER_FULL:
+        what = (
+            f"but {len(data)} unread bytes filled the receive buffer after "
+            f"{seconds_text(outcome.waited)}. They begin with {shown(data[:SHOWN_BYTES], encoding)}"
+        )
+    elif kind in (Kind.CLOSED, Kind.RESET):
+        what = (
+            f"but received {received} before the peer {kind.value} the connection "
+            f"(after {seconds_text(outcome.waited)})"
+        )
+    else:
+        what = f"but received {received} within {seconds_text(outcome.timeout)}"
+    return f"{expectation.expected()} {what}{expectation.hint(outcome)}"
 
 
 def parse_hex(text: str) -> bytes:

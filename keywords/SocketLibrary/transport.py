@@ -3,15 +3,25 @@
 A stream connection keeps every received byte in one buffer until a caller consumes it,
 so nothing depends on how the peer's replies were segmented and nothing is lost between
 reads. Every wait takes a timeout; the buffer has a size limit.
+
+Both kinds of connection offer one wait primitive, ``wait(matcher, timeout)``. It
+never raises for what the peer does: it returns an ``Outcome`` (matched, differs, timed
+out, closed, reset, buffer full, or failed with the reason) carrying the bytes concerned
+and the time waited, as a sans-IO parser returns events. Nothing is consumed by waiting;
+``consume(outcome)`` takes a matched answer. What TCP and UDP do differently (a stream
+versus whole datagrams, a close versus an ICMP refusal) is decided here, not by callers.
 """
 
 from __future__ import annotations
 
+import enum
 import socket
 import struct
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 DEFAULT_BUFFER_LIMIT = 1024 * 1024
 RECV_SIZE = 65536
@@ -21,29 +31,52 @@ MAX_DATAGRAM = 65535
 # the peer's close ("closed") or reset ("reset").
 TrafficObserver = Callable[["Connection", str, bytes], None]
 
+# What ``Matcher.scan`` returns when the buffer can no longer become the answer.
+CANNOT_MATCH = -1
+
 
 class TransportError(Exception):
-    """Connecting, sending or receiving failed for a reason the peer or network gave."""
+    """Connecting or sending failed for a reason the peer, the network or the caller gave."""
 
 
-class ReceiveTimeout(TransportError):
-    def __init__(self, pending: bytes) -> None:
-        super().__init__("timed out")
-        self.pending = pending
+class Matcher(Protocol):
+    """What a wait waits for. Implementations judge bytes; they never touch the socket."""
+
+    def scan(self, buffer: bytearray) -> int | None:
+        """On a stream: how many leading bytes of ``buffer`` make the answer,
+        ``CANNOT_MATCH`` if no further byte can make it one, or None to wait for more."""
+
+    def whole(self, datagram: bytes) -> bool:
+        """On datagrams: whether this whole datagram is the answer."""
 
 
-class PeerClosed(TransportError):
-    def __init__(self, pending: bytes, how: str) -> None:
-        super().__init__(f"connection {how} by the peer")
-        self.pending = pending
-        self.how = how  # "closed" (FIN) or "reset" (RST)
+class Kind(enum.Enum):
+    MATCHED = "matched"
+    DIFFERS = "differs"  # the received bytes can no longer be the answer
+    TIMED_OUT = "timed out"
+    CLOSED = "closed"  # the peer closed the stream (FIN)
+    RESET = "reset"  # the peer reset the stream (RST)
+    BUFFER_FULL = "buffer full"
+    FAILED = "failed"  # the network or the peer's host said why: ``reason``
 
 
-class BufferFull(TransportError):
-    def __init__(self, pending: bytes, limit: int) -> None:
-        super().__init__(f"receive buffer full ({limit} bytes)")
-        self.pending = pending
-        self.limit = limit
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a wait ended.
+
+    ``data`` is the answer when ``kind`` is MATCHED, else everything received and not yet
+    consumed (the datagram that differs, the bytes before a close, the full buffer).
+    ``waited`` is how long the wait took, ``timeout`` how long it was allowed to take.
+    ``late`` says that what ended the wait was seen only after the deadline (the process
+    got no CPU in time), so it may have happened after the deadline too.
+    """
+
+    kind: Kind
+    data: bytes
+    waited: float
+    timeout: float
+    reason: str = ""
+    late: bool = False
 
 
 def describe_peer(family: int, address: object) -> str:
@@ -108,23 +141,36 @@ class Connection:
                 f"could not send {len(data)} bytes to {self.peer} within {self.timeout:g}s: "
                 f"the peer is not reading"
             ) from None
-        except ConnectionRefusedError:
-            raise TransportError(self._refused()) from None
         except OSError as error:
-            raise TransportError(
-                f"could not send to {self.peer}: {error.strerror or error}"
-            ) from None
+            raise TransportError(self._error_text("send to", error)) from None
         self._observe("->", data)
 
     def _send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
+    def wait(self, matcher: Matcher, timeout: float) -> Outcome:
+        """Receive until ``matcher`` is satisfied or cannot be, for at most ``timeout`` s."""
+        raise NotImplementedError
+
+    def consume(self, outcome: Outcome) -> None:
+        """Take a matched answer out of the buffer; the bytes after it stay."""
+        raise NotImplementedError
+
+    def _error_text(self, action: str, error: OSError) -> str:
+        """One line for an error the network reported while sending or receiving."""
+        if isinstance(error, ConnectionRefusedError):
+            return self._refused()
+        return f"could not {action} {self.peer}: {error.strerror or error}"
+
     def _refused(self) -> str:
         return f"Connection refused by {self.peer}"
 
+    def _closed_text(self) -> str:
+        return f"the connection to {self.peer} is closed"
+
     def _check_open(self) -> None:
         if self.closed:
-            raise TransportError(f"the connection to {self.peer} is closed")
+            raise TransportError(self._closed_text())
 
     def close(self) -> None:
         if not self.closed:
@@ -148,61 +194,70 @@ class StreamConnection(Connection):
         super().__init__(sock, peer, **options)
         self.buffer_limit = buffer_limit
         self._buffer = bytearray()
-        self.peer_state: str | None = None  # "closed" or "reset" once the peer has gone
+        self.peer_state: Kind | None = None  # CLOSED or RESET once the peer has gone
+        self._error = ""  # why the last read failed
 
     @property
     def pending(self) -> bytes:
         """Received bytes no read has consumed yet."""
         return bytes(self._buffer)
 
-    def take(self, count: int) -> bytes:
-        data = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        return data
-
-    def wait(self, decide: Callable[[bytearray], int | None], timeout: float) -> int:
-        """Receive until ``decide(buffer)`` returns how many bytes make the answer.
-
-        ``decide`` sees the whole buffer after each arrival (and before the first read)
-        and returns ``None`` to keep waiting; it may raise to stop early. Nothing is
-        consumed here: the caller ``take``s the answer. Raises ``ReceiveTimeout``,
-        ``PeerClosed`` or ``BufferFull`` with the pending bytes.
-        """
-        self._check_open()
-        deadline = time.monotonic() + timeout
+    def wait(self, matcher: Matcher, timeout: float) -> Outcome:
+        """Receive until ``matcher.scan(buffer)`` decides, the peer ends the stream, the
+        buffer fills up or ``timeout`` passes; the matcher sees the whole buffer after
+        each arrival and before the first read."""
+        started = time.monotonic()
+        if self.closed:
+            return Outcome(Kind.FAILED, b"", 0.0, timeout, self._closed_text())
+        deadline = started + timeout
+        buffer = self._buffer
+        reason = ""
+        late = False
         while True:
-            count = decide(self._buffer)
+            count = matcher.scan(buffer)
             if count is not None:
-                return count
+                kind = Kind.DIFFERS if count == CANNOT_MATCH else Kind.MATCHED
+                break
             if self.peer_state:
-                raise PeerClosed(self.pending, self.peer_state)
-            if len(self._buffer) >= self.buffer_limit:
-                raise BufferFull(self.pending, self.buffer_limit)
-            if not self._receive_once(deadline - time.monotonic()):
-                raise ReceiveTimeout(self.pending)
+                kind = self.peer_state
+                break
+            if len(buffer) >= self.buffer_limit:
+                kind = Kind.BUFFER_FULL
+                break
+            ended = self._receive_once(deadline - time.monotonic())
+            if ended:
+                kind, late = ended, False
+                reason = self._error if ended is Kind.FAILED else ""
+                break
+            late = time.monotonic() > deadline
+        data = bytes(buffer[:count]) if kind is Kind.MATCHED else bytes(buffer)
+        return Outcome(kind, data, time.monotonic() - started, timeout, reason, late)
 
-    def _receive_once(self, remaining: float) -> bool:
-        """One read into the buffer; False if nothing came within ``remaining`` seconds."""
+    def consume(self, outcome: Outcome) -> None:
+        del self._buffer[: len(outcome.data)]
+
+    def _receive_once(self, remaining: float) -> Kind | None:
+        """One read into the buffer: None if data or the peer's end arrived, TIMED_OUT if
+        nothing came within ``remaining`` seconds, FAILED (with ``_error``) otherwise."""
         self.sock.settimeout(max(remaining, 0.0))  # 0 makes it a non-blocking poll
         try:
             chunk = self.sock.recv(min(RECV_SIZE, self.buffer_limit - len(self._buffer)))
         except (TimeoutError, BlockingIOError):
-            return False
+            return Kind.TIMED_OUT
         except ConnectionResetError:
-            self.peer_state = "reset"
+            self.peer_state = Kind.RESET
             self._observe("reset", b"")
-            return True
+            return None
         except OSError as error:
-            raise TransportError(
-                f"receive from {self.peer} failed: {error.strerror or error}"
-            ) from None
+            self._error = self._error_text("receive from", error)
+            return Kind.FAILED
         if chunk:
             self._buffer += chunk
             self._observe("<-", chunk)
         else:
-            self.peer_state = "closed"
+            self.peer_state = Kind.CLOSED
             self._observe("closed", b"")
-        return True
+        return None
 
     def half_close(self) -> None:
         """Send a FIN: this side sends nothing more, and still receives."""
@@ -210,9 +265,7 @@ class StreamConnection(Connection):
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as error:
-            raise TransportError(
-                f"could not half-close the connection to {self.peer}: {error.strerror or error}"
-            ) from None
+            raise TransportError(self._error_text("half-close the connection to", error)) from None
         self.sending_closed = True
 
     def reset(self) -> None:
@@ -223,7 +276,11 @@ class StreamConnection(Connection):
 
 
 class DatagramConnection(Connection):
-    """A connected UDP endpoint: datagrams from any other address are dropped by the kernel."""
+    """A connected UDP endpoint: datagrams from any other address are dropped by the kernel.
+
+    A datagram is a whole message: it is the answer or it differs, and a wait takes the
+    next one only. A peer cannot close or reset; an ICMP "port unreachable" is a refusal.
+    """
 
     transport = "udp"
 
@@ -242,28 +299,30 @@ class DatagramConnection(Connection):
             f"(ICMP port unreachable)"
         )
 
-    def wait_datagram(self, timeout: float) -> bytes:
-        """The next datagram, left pending until ``take_datagram``."""
-        self._check_open()
-        if self._pending:
-            return self._pending[0]
-        self.sock.settimeout(max(timeout, 0.0))
-        try:
-            data = self.sock.recv(MAX_DATAGRAM)
-        except (TimeoutError, BlockingIOError):
-            raise ReceiveTimeout(b"") from None
-        except ConnectionRefusedError:
-            raise TransportError(self._refused()) from None
-        except OSError as error:
-            raise TransportError(
-                f"receive from {self.peer} failed: {error.strerror or error}"
-            ) from None
-        self._observe("<-", data)
-        self._pending.append(data)
-        return data
+    def wait(self, matcher: Matcher, timeout: float) -> Outcome:
+        """Judge the next datagram, waiting at most ``timeout`` seconds for it to arrive."""
+        started = time.monotonic()
+        if self.closed:
+            return Outcome(Kind.FAILED, b"", 0.0, timeout, self._closed_text())
+        late = False
+        if not self._pending:
+            self.sock.settimeout(max(timeout, 0.0))
+            try:
+                datagram = self.sock.recv(MAX_DATAGRAM)
+            except (TimeoutError, BlockingIOError):
+                return Outcome(Kind.TIMED_OUT, b"", time.monotonic() - started, timeout)
+            except OSError as error:
+                reason = self._error_text("receive from", error)
+                return Outcome(Kind.FAILED, b"", time.monotonic() - started, timeout, reason)
+            self._observe("<-", datagram)
+            self._pending.append(datagram)
+            late = time.monotonic() > started + timeout
+        datagram = self._pending[0]
+        kind = Kind.MATCHED if matcher.whole(datagram) else Kind.DIFFERS
+        return Outcome(kind, datagram, time.monotonic() - started, timeout, late=late)
 
-    def take_datagram(self) -> bytes:
-        return self._pending.popleft()
+    def consume(self, outcome: Outcome) -> None:
+        self._pending.popleft()
 
 
 def open_stream(

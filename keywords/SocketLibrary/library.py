@@ -132,22 +132,31 @@ class SocketLibrary:
 
     = Transcript =
 
-    Every open, send, receive and close is one line in log.html: the connection (alias or
-    index), the time since it opened, the direction (``\u2192`` sent, ``\u2190`` received),
-    the byte count and the data. Text is quoted with whitespace and control characters
-    escaped (``'HELLO\\n'``); data that does not decode is shown as hex. Each received
-    piece is a line of its own, so the log also shows how the peer segmented its replies.
-    | #1 +0.000s opened tcp 127.0.0.1:40112 \u2192 127.0.0.1:50007
-    | #1 +0.001s \u2192 5 B 'hello'
-    | #1 +0.002s \u2190 11 B 'Echo=>hello'
-    | #1 +0.004s closed
+    Every open, send, receive and close is one line in log.html: the time since the test
+    began (the same clock for every connection, so the lines of interleaved connections
+    read in order), the connection (alias or index), the direction (``\u2192`` sent,
+    ``\u2190`` received), the byte count and the data. Text is quoted with whitespace and
+    control characters escaped (``'HELLO\\n'``); data that does not decode is shown as
+    hex. Each received piece is a line of its own, so the log also shows how the peer
+    segmented its replies. A TLS connection's open names its version and cipher.
+    | +0.000s #1 opened tcp 127.0.0.1:40112 \u2192 127.0.0.1:50007
+    | +0.001s #1 \u2192 5 B 'hello'
+    | +0.002s #1 \u2190 11 B 'Echo=>hello'
+    | +0.004s #1 closed
 
-    The lines are written in blocks, because each message in log.html costs about as
-    much as a keyword call: just before a keyword fails (the conversation leading to the
-    failure sits above the failure), when connections are closed (put `Close All
-    Connections` in the test teardown) or servers stopped, and every 100 lines. Lines a
-    test leaves behind without closing its connections are written, marked, at the start
-    of the next test.
+    Each keyword writes its own lines, so expanding `Send` in log.html shows what it sent.
+    In a test's 101st line and beyond (a long loop), lines are written in blocks of 100
+    instead, because each message in log.html costs about a fifth of a keyword call.
+
+    Each test that opened a connection also gets a sequence chart, an inline SVG that
+    needs no tool to view: a lifeline per connection and one per server, an arrow per
+    send, receive, open, half-close, close and reset, labelled with the byte count and
+    the data, and the test-relative time of each row. A failing keyword writes it just
+    before its failure, with the failure in red; otherwise `Close All Connections` in the
+    test teardown writes it. A test longer than 120 steps shows its first and last 60,
+    and says how many are left out; the lines keep everything. A test that leaves its
+    connections open without a teardown gets its chart, marked, at the start of the
+    next test.
 
     = Failures =
 

@@ -64,6 +64,10 @@ No Teardown
 Next Test
     Open TCP Connection    127.0.0.1    ${{PORT}}    alias=next
 
+A Refused Connection Is Charted
+    Run Keyword And Expect Error    Connection refused by 127.0.0.1:1
+    ...    Open TCP Connection    127.0.0.1    1    alias=nobody
+
 *** Keywords ***
 Start Echo
     ${{port}}    Start Server    {sys.executable} -m services echo --port 0    0    cwd={ROOT}
@@ -117,6 +121,7 @@ def messages(tmp_path_factory) -> dict[str, list[tuple[str, str, bool]]]:
     assert [test.status for test in result.suite.tests] == [
         "PASS",
         "FAIL",
+        "PASS",
         "PASS",
         "PASS",
         "PASS",
@@ -234,3 +239,17 @@ def test_a_test_without_teardown_gets_its_chart_marked_at_the_next_test(messages
     assert keyword == chart_keyword == "Open TCP Connection"
     kinds = [g.get("class").split()[1] for g in event_groups(ET.fromstring(svg))]
     assert html and kinds == ["open", "send", "receive"]
+
+
+def test_a_connection_that_could_not_open_is_charted_with_its_failure(messages):
+    ((keyword, chart),) = charts(messages["A Refused Connection Is Charted"])
+    assert keyword == "Open TCP Connection"
+    lifelines = [
+        [t.text for t in g.iter(f"{SVG}text")]
+        for g in chart.iter(f"{SVG}g")
+        if g.get("class") == "lifeline"
+    ]
+    assert lifelines == [["nobody", "-"], ["server", "127.0.0.1:1"]]
+    (failure,) = event_groups(chart)
+    assert failure.get("class") == "event failure"
+    assert failure.find(f"{SVG}title").text == "Connection refused by 127.0.0.1:1"

@@ -83,11 +83,7 @@ class Transcript:
     def record(self, connection, kind: str, text: str, shown_data: str = "") -> None:
         """One step of ``connection``: ``text`` for the transcript line, ``kind`` and
         ``shown_data`` (the arrow's label, if not the kind's own) for the chart."""
-        owner = _current_owner()
-        now = time.monotonic()
-        if owner is not self._owner:
-            self._begin(owner, now)
-        at = now - self._zero
+        at = self._now()
         self._pending.append(f"+{at:.3f}s {connection.label} {text}")
         self._lines += 1
         self._keep(
@@ -119,7 +115,7 @@ class Transcript:
         """Mark the failing step in the chart (the failure message itself follows it)."""
         self._keep(
             Event(
-                time.monotonic() - self._zero,
+                self._now(),
                 connection.label,
                 connection.local,
                 connection.peer,
@@ -129,6 +125,14 @@ class Transcript:
             )
         )
         self._uncharted = True
+
+    def _now(self) -> float:
+        """Seconds since the running test (or suite) began; a new one starts afresh."""
+        owner = _current_owner()
+        now = time.monotonic()
+        if owner is not self._owner:
+            self._begin(owner, now)
+        return now - self._zero
 
     def _keep(self, event: Event) -> None:
         if len(self._head) < CHART_EDGE:

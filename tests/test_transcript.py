@@ -64,6 +64,12 @@ No Teardown
 Next Test
     Open TCP Connection    127.0.0.1    ${{PORT}}    alias=next
 
+A Failure Outside The Library Is Marked In The Teardown's Chart
+    Open TCP Connection    127.0.0.1    ${{PORT}}
+    Send    hello
+    ${{reply}}    Receive Exactly    11
+    Should Be Equal    ${{reply}}    Echo=>HELLO
+
 A Refused Connection Is Charted
     Run Keyword And Expect Error    Connection refused by 127.0.0.1:1
     ...    Open TCP Connection    127.0.0.1    1    alias=nobody
@@ -124,6 +130,7 @@ def messages(tmp_path_factory) -> dict[str, list[tuple[str, str, bool]]]:
         "PASS",
         "PASS",
         "PASS",
+        "FAIL",
         "PASS",
     ]
     assert result.suite.tests[1].message == (
@@ -253,3 +260,13 @@ def test_a_connection_that_could_not_open_is_charted_with_its_failure(messages):
     (failure,) = event_groups(chart)
     assert failure.get("class") == "event failure"
     assert failure.find(f"{SVG}title").text == "Connection refused by 127.0.0.1:1"
+
+
+def test_a_failure_outside_the_library_is_marked_in_the_teardowns_chart(messages):
+    test = messages["A Failure Outside The Library Is Marked In The Teardown's Chart"]
+    ((keyword, chart),) = charts(test)
+    assert keyword == "Close All Connections"
+    events = event_groups(chart)
+    kinds = [g.get("class").split()[1] for g in events]
+    assert kinds == ["open", "send", "receive", "close", "failure"]
+    assert events[-1].find(f"{SVG}title").text == ("The test failed: Echo=>hello != Echo=>HELLO")

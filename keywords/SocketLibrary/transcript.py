@@ -77,6 +77,7 @@ class Transcript:
         self._dropped = 0  # events between head and tail
         self._uncharted = False  # events since the last chart, other than closes
         self._in_test = False  # the owner is a test, not a suite's setup or teardown
+        self._failure_noted = False  # a failure of this library is in the chart
 
     # --- recording -----------------------------------------------------------------------
 
@@ -125,6 +126,23 @@ class Transcript:
             )
         )
         self._uncharted = True
+        self._failure_noted = True
+
+    def _note_test_failure(self) -> None:
+        """In a test's teardown: mark a failure that came from elsewhere (a BuiltIn check
+        on a received value) at the end of the chart, on the last connection used."""
+        context = EXECUTION_CONTEXTS.current
+        events = self._tail or self._head
+        if (
+            self._failure_noted
+            or not events
+            or not (context and context.in_test_teardown and self._in_test)
+            or getattr(self._owner, "status", "") != "FAIL"
+        ):
+            return
+        last = events[-1]
+        message = getattr(self._owner, "message", "") or "the test failed"
+        self.note_failure(_Endpoint(last), f"The test failed: {message.splitlines()[0]}")
 
     def _now(self) -> float:
         """Seconds since the running test (or suite) began; a new one starts afresh."""
@@ -160,6 +178,7 @@ class Transcript:
         self._tail.clear()
         self._dropped = 0
         self._uncharted = False
+        self._failure_noted = False
 
     # --- writing -------------------------------------------------------------------------
 
@@ -178,6 +197,7 @@ class Transcript:
     def finish(self, note: str = "") -> None:
         """Write the remaining lines, then the chart if it has anything new; ``note``
         comes first if either is written."""
+        self._note_test_failure()
         if note and self._uncharted and not self._pending:
             logger.info(note)
         self.flush(note)
@@ -204,3 +224,13 @@ class Transcript:
             f"\u2026 {self._dropped:,} steps not shown: see the text transcript \u2026",
         )
         return [*self._head, gap, *self._tail]
+
+
+class _Endpoint:
+    """The connection an event was on, as ``note_failure`` takes it."""
+
+    def __init__(self, event: Event) -> None:
+        self.label = event.connection
+        self.local = event.local
+        self.peer = event.peer
+        self.role = event.role

@@ -71,7 +71,14 @@ def test_a_conversation_over_tls_names_its_version_and_cipher(lib, certs, tls_ec
     lib.reply_should_be("Echo=>hello\n")
     lib.send_bytes("ff 00")
     assert lib.receive_exactly(8, as_bytes=True) == b"Echo=>\xff\x00"
+    # A poll with no time left: TLS says "want read" where TCP would say "would block".
+    lib.no_reply_within("0 s")
     lib.no_reply_within("100 ms")
+    # Many TLS records (echo answers each chunk it reads), however they are read: every
+    # byte arrives, in order.
+    big = "".join(f"{n:07d}" for n in range(20_000)) + "END"
+    lib.send(big)
+    assert lib.receive_until("END").replace("Echo=>", "") == big
 
 
 def test_a_half_close_over_tls_lets_the_last_reply_and_the_close_through(lib, certs, tls_echo):

@@ -219,7 +219,8 @@ class StreamServer(_Serving, socketserver.ThreadingMixIn, socketserver.TCPServer
         log.info("stopping: cutting %d connection(s) still open after %gs", len(left), grace)
         for client in left:
             with suppress(OSError):
-                client.shutdown(socket.SHUT_RDWR)  # wakes its thread from recv or send
+                # Wakes its thread from recv or send; on TLS too, keeping TLS in place.
+                socket.socket.shutdown(client, socket.SHUT_RDWR)
         with self._ended:
             self._ended.wait_for(lambda: not self._open, CUT_SECONDS)
 
@@ -227,7 +228,8 @@ class StreamServer(_Serving, socketserver.ThreadingMixIn, socketserver.TCPServer
 def _send_close_notify(request: ssl.SSLSocket) -> None:
     """Tell a TLS client that the stream ends here, without waiting for its answer."""
     request.setblocking(False)
-    with suppress(OSError):  # ssl's errors included: "want read" is the expected one
+    # ssl's errors are OSErrors ("want read" is the expected one); ValueError: no TLS left.
+    with suppress(OSError, ValueError):
         request.unwrap()  # sends close_notify, then would wait for the client's
     request.setblocking(True)
 

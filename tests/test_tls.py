@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import suppress
@@ -282,3 +283,14 @@ def test_the_command_line_serves_tls_and_refuses_a_bad_certificate(tmp_path, cer
         cwd=ROOT,
     )
     assert udp.returncode == 2 and "unrecognized arguments: --tls-cert" in udp.stderr
+
+
+def test_a_server_stop_ends_open_tls_connections_cleanly(lib, certs, monkeypatch):
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    with serve("echo", tls_cert=certs.server, stop_grace=0) as address:
+        lib.open_tcp_connection(*address, tls=True, ca_file=certs.ca_file)
+        lib.send("x")
+        lib.reply_should_be("Echo=>x")
+    lib.connection_should_be_closed(within="2s")
+    assert errors == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from SocketLibrary.chart import Event, lifelines, render
+from SocketLibrary.transcript import CHART_EDGE, Transcript
 
 SVG = "{http://www.w3.org/2000/svg}"
 FIRST = ("first", "127.0.0.1:40112", "127.0.0.1:50007")
@@ -102,3 +103,24 @@ def test_a_failure_note_is_red_and_keeps_its_whole_message_in_a_tooltip():
     width = float(root.get("width"))
     rect = note.find(f"{SVG}rect")
     assert float(rect.get("x")) + float(rect.get("width")) <= width
+
+
+def test_a_long_test_keeps_its_first_and_last_steps_and_counts_the_rest():
+    class Connection:
+        label, local, peer, role, encoding = (
+            "#1",
+            "127.0.0.1:40112",
+            "127.0.0.1:50007",
+            "client",
+            "UTF-8",
+        )
+
+    transcript = Transcript()
+    for number in range(200):
+        transcript.traffic(Connection, "->", str(number).encode())
+    events = transcript.events()
+    assert len(events) == 2 * CHART_EDGE + 1
+    assert [event.shown for event in events[:2]] == ["1 B '0'", "1 B '1'"]
+    assert events[CHART_EDGE].kind == "gap"
+    assert events[CHART_EDGE].shown.startswith(f"\u2026 {200 - 2 * CHART_EDGE} steps not shown")
+    assert events[-1].shown == "3 B '199'"

@@ -12,7 +12,9 @@ sequence chart is drawn too.
 A fifth variant, (e) tests, measures what the transcript costs per test rather than per
 round trip: each iteration is a test of its own that opens a connection, does one checked
 round trip and closes it in its teardown (its lines, and its chart). It is not run
-unless named: ``--only tests`` (with ``--iterations 300``, say).
+unless named: ``--only tests`` (with ``--iterations 300``, say). Nor is (f) message, a
+no-op beside a no-op that logs one line: (f) - (b) is what one message in log.html costs,
+the price of each keyword writing its own transcript lines.
 Each measurement is repeated; medians and ratios are printed, of the wall time and of the
 CPU time the robot process used (steadier on a shared, loaded machine).
 
@@ -55,6 +57,12 @@ Noop
         No Op
     END
 
+Message
+    FOR    ${{i}}    IN RANGE    ${{N}}
+        No Op
+        Log One Line
+    END
+
 Kit
     Open TCP Connection    ${{HOST}}    ${{PORT}}
     FOR    ${{i}}    IN RANGE    ${{N}}
@@ -92,6 +100,7 @@ VARIANTS = {
     "kit": "(c) Send + Reply Should Be",
     "telnet": "(d) Telnet Write/Read/Equal",
     "tests": "(e) a test: open, round trip, close",
+    "message": "(f) no-op + no-op logging a line",
 }
 DEFAULT_VARIANTS = ["raw", "noop", "kit", "telnet"]
 
@@ -161,6 +170,9 @@ def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
             print(f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}")
         if {"kit", "noop"} <= median.keys():
             print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}")
+        if {"message", "noop"} <= median.keys():
+            cost = (median["message"] - median["noop"]) * 1e6
+            print(f"  (f)-(b) one log message   {cost:.0f} us")
 
 
 def compare(kits: list[str], samples: dict[str, dict[str, list[tuple[float, float]]]]) -> None:

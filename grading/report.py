@@ -54,6 +54,10 @@ LAST_OUTPUT_BYTES = 4000
 # How long after its first sign a server's end is recorded, at most, under load.
 EXIT_NOTICED_WITHIN = timedelta(seconds=1)
 SUMMARY_FILE = "grading.json"
+SUMMARY_CSV, SUMMARY_HTML = "summary.csv", "summary.html"
+COMBINED = ("output.xml", "log.html", "report.html")  # the whole class's, made by rebot
+# The files a batch writes next to the submissions' folders: no submission may be named so.
+CLASS_FILES = (SUMMARY_CSV, SUMMARY_HTML, SUMMARY_FILE, *COMBINED)
 # Characters that move the cursor, recolour a terminal or reorder text (Trojan Source).
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
@@ -382,12 +386,12 @@ def write_summary(
     ``reports`` maps submissions to their report.html, relative to ``out``; ``runs`` says
     what isolation and limits were in force (one entry per run merged)."""
     verdicts = sorted(verdicts, key=lambda verdict: verdict.submission)
-    with open(out / "summary.csv", "w", newline="") as file:
+    with open(out / SUMMARY_CSV, "w", newline="") as file:
         writer = csv.DictWriter(file, CSV_COLUMNS)
         writer.writeheader()
         for verdict in verdicts:
             writer.writerow({key: csv_cell(value) for key, value in verdict.csv_row().items()})
-    (out / "summary.html").write_text(summary_html(verdicts, reports, title, runs))
+    (out / SUMMARY_HTML).write_text(summary_html(verdicts, reports, title, runs))
     (out / SUMMARY_FILE).write_text(json.dumps({"runs": runs}, indent=2))
 
 
@@ -411,9 +415,9 @@ def combined_report(output_xmls: list[Path], out: Path, name: str) -> None:
                 *existing,
                 name=name,
                 outputdir=str(out),
-                output="output.xml",
-                log="log.html",
-                report="report.html",
+                output=COMBINED[0],
+                log=COMBINED[1],
+                report=COMBINED[2],
                 stdout=quiet,
             )
 

@@ -8,11 +8,13 @@ the summary says so.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from SocketLibrary.processes import TOKEN_VARIABLE
+from SocketLibrary.processes import TOKEN_VARIABLE, wait_for_exit
 
 from .cgroups import Cgroup, Cgroups
 
@@ -100,6 +102,31 @@ def find_bwrap(explicit: str | None) -> str:
             )
         return candidate
     raise SandboxUnavailable(f"bwrap was not found; {FIX}")
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live processes whose real uid is ``uid``."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, StopIteration, ValueError):
+                with open(f"/proc/{entry.name}/status") as status:
+                    line = next(line for line in status if line.startswith("Uid:"))
+                if int(line.split()[1]) == uid:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def kill_processes_of(uid: int) -> None:
+    """Kill every process of a student uid, which only a sandbox runs under."""
+    for _ in range(100):  # a forking process can add members while we kill
+        pids = set(processes_of(uid))
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for_exit(pids, 1.0)
 
 
 @dataclass
@@ -204,6 +231,13 @@ class Isolation:
             return SANDBOX_UIDS + next(self._fresh)
 
     def give_back_uid(self, uid: int) -> None:
+        """Free ``uid`` for the next submission once nothing runs under it any more.
+
+        A process can drop its token (a fresh environment) and leave its sandbox's process
+        tree, but not its uid: killed here, it can neither hold the next submission's
+        process slots (``RLIMIT_NPROC`` counts per uid) nor outlive its grading."""
+        if self.student_uids:
+            kill_processes_of(uid)
         self._uids.put(uid)
 
     def cgroup(self, name: str) -> Cgroup | None:

@@ -236,6 +236,40 @@ ROBOT_KILLER = """
     os.kill(os.getppid(), signal.SIGKILL)
 """
 
+TOKEN_DROPPER = """
+    # A daemon with a fresh environment (no sweep token), out of its server's process
+    # tree, deaf to TERM, holding as many process slots as its limit leaves; then serves.
+    import os, sys
+    if os.fork() == 0:
+        os.setsid()
+        holder = (
+            "import os, signal, time\\n"
+            "for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\\n"
+            "    signal.signal(signum, signal.SIG_IGN)\\n"
+            "for _ in range(" + str(HOLD) + "):\\n"
+            "    try:\\n"
+            "        if os.fork() == 0:\\n"
+            "            break\\n"
+            "    except OSError:\\n"
+            "        break\\n"
+            "time.sleep(600)  # MARK: holds its slots until killed, the attack itself\\n"
+        )
+        os.execve(sys.executable, [sys.executable, "-c", holder], {})
+"""
+
+STOPS_ITSELF = """
+    # Exits with 128 + SIGSTOP, which its launcher must not raise on itself.
+    import sys
+    print("stopping", flush=True)
+    sys.exit(147)
+"""
+
+KILLS_ITSELF = """
+    # Dies by SIGKILL, as a server the memory limit kills does.
+    import os, signal
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
 NOISY_FAILURE = """
     # Prints terminal escapes and fails to start.
     import sys
@@ -281,7 +315,12 @@ ATTACKERS = {
     "javascript:alert(document.domain)": ("", True),
     "=HYPERLINK(1)": (NOISY_FAILURE, False),
     "\x1b[31mred": ("", True),
+    "token_dropper": (TOKEN_DROPPER, True),
+    "stops_itself": (STOPS_ITSELF, False),
+    "kills_itself": (KILLS_ITSELF, False),
+    "summary.csv": ("", True),  # the name of the class's summary, next to its folder
 }
+NOT_GRADED = ["summary.csv"]
 HONEST = ["alice", "dave_strips"]
 # How the summaries show the names that are not inert as they are.
 SHOWN = {"=HYPERLINK(1)": "'=HYPERLINK(1)", "\x1b[31mred": "\\x1b[31mred"}
@@ -371,6 +410,19 @@ def server_output(out: Path, name: str) -> str:
     return "".join(log.read_text(errors="replace") for log in (out / name).glob("server-*.log"))
 
 
+def running_with(text: str) -> list[int]:
+    """Live processes whose command line holds ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def everything_in(folder: Path) -> str:
     return "".join(path.read_text(errors="replace") for path in folder.rglob("*") if path.is_file())
 
@@ -411,6 +463,7 @@ def make_class(tmp_path: Path, host: HostSocket) -> tuple[dict[str, str], list[s
         "SECRET": str(secret),
         "UNIX": str(tmp_path / "host.sock"),
         "HOSTPORT": host.port,
+        "HOLD": 40,
     }
     for name, (attack, serves) in ATTACKERS.items():
         marks[name] = f"MARK-{uuid.uuid4().hex}"
@@ -440,8 +493,10 @@ def test_a_hostile_class_cannot_cheat(tmp_path, monkeypatch):
         folders = sorted((tmp_path / "class").iterdir())
         out = tmp_path / "out"
         result = run_grader(*GRADE, *LIMITS, "--outputdir", out, "--jobs", "6", *folders)
-        # Nothing survives, not even the daemon that waits to rewrite the summary.
+        # Nothing survives, not even the daemon that waits to rewrite the summary, nor
+        # the one that dropped the token.
         wait_until(lambda: not leftovers(token), 5, "nothing left running")
+        wait_until(lambda: not running_with(marks["token_dropper"]), 5, "no token dropper")
         honest = [tmp_path / "class" / name for name in HONEST]
         alone = run_grader(*GRADE, *LIMITS, "--outputdir", tmp_path / "alone", *honest)
     finally:
@@ -479,11 +534,25 @@ def assert_attackers_get_what_their_servers_deserve(batch: Batch) -> None:
         return batch.rows[name]["status"], batch.rows[name]["score"]
 
     assert verdict("forger") == ("graded", "0.0"), "it never answers"
-    correct = [name for name, (_, serves) in ATTACKERS.items() if serves and name != "leaker"]
+    correct = [
+        name
+        for name, (_, serves) in ATTACKERS.items()
+        if serves and name not in ("leaker", *NOT_GRADED)
+    ]
     for name in correct:
         assert verdict(name) == ("graded", "100.0"), batch.rows[name]
     assert batch.rows["leaker"]["status"] == "graded", "its replies carry what it read"
     assert verdict("=HYPERLINK(1)") == ("did-not-start", "0.0")
+    # Its own exit code, and the launcher neither stopped nor wrote a traceback
+    assert verdict("stops_itself") == ("did-not-start", "0.0")
+    assert batch.rows["stops_itself"]["reason"].startswith("exited with code 147 before")
+    assert verdict("kills_itself") == ("did-not-start", "0.0")
+    assert batch.rows["kills_itself"]["reason"].startswith("was killed by SIGKILL")
+    for name in ("stops_itself", "kills_itself"):
+        assert "Traceback" not in batch.output(name), name
+    # Not graded, and the class's summary.csv is still the class's
+    assert verdict("summary.csv") == ("error", "0.0")
+    assert batch.rows["summary.csv"]["reason"].startswith("not graded: its folder has the name")
 
 
 def assert_limits_bind_the_whole_submission(batch: Batch) -> None:
@@ -508,6 +577,8 @@ def assert_nothing_reached_the_judge_the_host_or_a_classmate(batch: Batch) -> No
     assert "escaped" not in batch.output("escaper")
     assert "setuid bit kept: False" in batch.output("leaker")
     for name in batch.rows:
+        if name in NOT_GRADED:
+            continue  # no folder of its own: batch.out / name is the class's file
         shown = everything_in(batch.out / name)
         for secret in batch.secrets:
             assert secret not in shown, name
@@ -571,10 +642,16 @@ def test_without_cgroups_the_limits_fall_back_to_a_uid_and_rlimits(tmp_path, mon
     """A real condition: no cgroup hierarchy can be written (an empty, read-only
     /sys/fs/cgroup in a mount namespace of the grader's own)."""
     token = mark_processes(monkeypatch)
+    # Graded first, under the uid the fork bomb gets next: what it leaves holding process
+    # slots would leave the fork bomb none (RLIMIT_NPROC counts per uid).
+    write_attacker(tmp_path / "class" / "a_token_dropper", TOKEN_DROPPER, True, {"HOLD": 100}, "")
     write_attacker(tmp_path / "class" / "fork_bomb", FORK_BOMB, True, {}, "")
-    grader = [sys.executable, "-m", "grading", *GRADE, *LIMITS, "--outputdir", str(tmp_path)]
+    grader = [
+        *[sys.executable, "-m", "grading", *GRADE, *LIMITS, "--jobs", "1"],
+        *["--outputdir", str(tmp_path)],
+    ]
     script = "mount -t tmpfs -o ro,size=4k none /sys/fs/cgroup && exec " + shlex.join(
-        [*grader, str(tmp_path / "class" / "fork_bomb")]
+        [*grader, *(str(path) for path in sorted((tmp_path / "class").iterdir()))]
     )
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],

@@ -32,7 +32,8 @@ from pathlib import Path
 import pytest
 
 from grading.cgroups import Cgroups
-from grading.report import read_verdict
+from grading.platforms import gradescope
+from grading.report import Verdict, read_verdict
 from SocketLibrary.handoff import LAUNCHER_VARIABLE
 from tests.helpers import (
     ROOT,
@@ -785,3 +786,67 @@ def test_start_server_puts_the_graders_launcher_in_front_and_names_only_the_comm
     assert message.startswith("server did not start: exited with code 1 before listening")
     assert message.endswith("yes"), "the launcher ran the command, which printed its variable"
     assert "/usr/bin/env" not in message
+
+
+HIDDEN_SUITE = """\
+*** Settings ***
+Documentation       Two requirements in one suite of a folder, the first one hidden.
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
+Suite Setup         Start Target Server    welcome_timeout    tcp
+Suite Teardown      Stop Target Server
+Test Teardown       Close All Connections
+Test Timeout        ${TEST_TIMEOUT}
+
+
+*** Test Cases ***
+The Secret Requirement
+    [Documentation]    Hidden from students.
+    [Tags]    hidden
+    Open Client
+    Send    secret
+    Reply Should Be    please go out!
+
+Exactly 1 Is Welcome
+    [Documentation]    Visible.
+    Open Client
+    Send    1
+    Reply Should Be    welcome to server!
+"""
+
+CRASHES_ON_SECRET = """
+    # Crashes on the hidden test's request, so that the visible test after it says when
+    # the server ended, which must not name the hidden test.
+    import socket, sys
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 8001))
+    server.listen(5)
+    while True:
+        conn, _ = server.accept()
+        if conn.recv(1024) == b"secret":
+            sys.exit(1)
+        conn.sendall(b"welcome to server!")
+        conn.close()
+"""
+
+
+def test_a_crash_in_a_hidden_test_does_not_name_it_in_a_visible_one(tmp_path):
+    """In a folder of suites, where a test's name in the results has its suite's."""
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "welcome.robot").write_text(HIDDEN_SUITE)
+    write_attacker(tmp_path / "class" / "prober", CRASHES_ON_SECRET, False, {}, "")
+    out = tmp_path / "out"
+    result = run_grader(
+        *["--suite", suites, *GRADE[2:]], "--outputdir", out, tmp_path / "class" / "prober"
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = Verdict.load(out / "prober")
+    assert [test.name for test in verdict.tests] == [
+        "Welcome.The Secret Requirement",
+        "Welcome.Exactly 1 Is Welcome",
+    ]
+    hidden, shown = gradescope(verdict, {"hidden": "hidden"})["tests"]
+    assert hidden["visibility"] == "hidden"
+    assert "before this test, during a test shown later" in shown["output"]
+    assert "Secret" not in shown["output"]

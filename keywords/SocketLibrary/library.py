@@ -146,7 +146,7 @@ class SocketLibrary:
 
     Each keyword writes its own lines, so expanding `Send` in log.html shows what it sent.
     In a test's 101st line and beyond (a long loop), lines are written in blocks of 100
-    instead, because each message in log.html costs about a fifth of a keyword call.
+    instead, because a message in log.html can cost as much as a keyword call.
 
     Each test that opened a connection also gets a sequence chart, an inline SVG that
     needs no tool to view: a lifeline per connection and one per server, an arrow per

@@ -4,10 +4,10 @@ a sequence chart of each test.
 Times count from the start of the test (outside tests, of the suite) for every
 connection alike, so the lines of interleaved connections read in order.
 
-Where lines go. A message costs Robot Framework about a fifth of a keyword call, and a
-checked round trip is two keyword calls, so one message per keyword would cost a round
-trip about a fifth more. Most tests are short, and their readers expand a keyword to see
-what it did; long loops are read as a whole. So:
+Where lines go. A message in log.html can cost Robot Framework as much as a keyword
+call, and a checked round trip is two keyword calls, so one message per keyword could
+make long loops much slower. Most tests are short, and their readers expand a keyword to
+see what it did; long loops are read as a whole. So:
 
 - the first ``IMMEDIATE_LINES`` lines of a test are written by the keyword that made
   them, as one message per keyword (expanding `Send` shows what it sent);

@@ -294,3 +294,8 @@ def test_a_server_stop_ends_open_tls_connections_cleanly(lib, certs, monkeypatch
         lib.reply_should_be("Echo=>x")
     lib.connection_should_be_closed(within="2s")
     assert errors == []
+
+
+def test_tls_is_for_the_tcp_behaviours_only(certs):
+    with pytest.raises(ValueError, match=r"^TLS is offered for the TCP behaviours only$"):
+        Server("uppercase", port=0, tls_cert=certs.server)

@@ -299,3 +299,26 @@ def test_a_server_stop_ends_open_tls_connections_cleanly(lib, certs, monkeypatch
 def test_tls_is_for_the_tcp_behaviours_only(certs):
     with pytest.raises(ValueError, match=r"^TLS is offered for the TCP behaviours only$"):
         Server("uppercase", port=0, tls_cert=certs.server)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour", ["echo", "banner_echo", "timestamp", "welcome_timeout"])
+def test_one_variable_runs_a_tcp_suite_over_tls_with_the_same_verdict(tmp_path, certs, behaviour):
+    over_tls = {"TLS_CA": certs.ca_file, "TLS_CERT": certs.server}
+    result = run_robot(behaviour, tmp_path / "out", over_tls, timeout=120)
+    statuses = {test.name: test.status for test in result.suite.all_tests}
+    assert "FAIL" not in statuses.values(), [
+        (test.name, test.message) for test in result.suite.all_tests if test.failed
+    ]
+    assert list(statuses.values()).count("SKIP") == (behaviour != "banner_echo")
+
+
+@pytest.mark.slow
+def test_a_plain_server_fails_a_suite_over_tls_with_the_reason(tmp_path, certs):
+    result = run_robot("echo", tmp_path / "out", {"TLS_CA": certs.ca_file}, timeout=120)
+    tests = list(result.suite.all_tests)
+    failed = [test for test in tests if test.failed]
+    assert all("the peer does not speak TLS" in test.message for test in failed), [
+        test.message for test in failed
+    ]
+    assert len(failed) == len(tests) - 1, "every test but the skipped beyond-seed one"

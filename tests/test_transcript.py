@@ -88,11 +88,14 @@ class Messages(ResultVisitor):
 
     def __init__(self) -> None:
         self.by_test: dict[str, list[tuple[str, str, bool]]] = {}
+        self.elapsed: dict[str, float] = {}
         self.test = ""
 
     def start_test(self, test) -> None:
         self.test = test.name
         self.by_test[test.name] = []
+        # How long the test took: its lines' times, counted from its start, fit in it.
+        self.elapsed[test.name] = test.elapsed_time.total_seconds()
 
     def visit_message(self, message) -> None:
         if message.level == "FAIL":
@@ -119,7 +122,7 @@ def event_groups(chart: ET.Element) -> list[ET.Element]:
 
 
 @pytest.fixture(scope="module")
-def messages(tmp_path_factory) -> dict[str, list[tuple[str, str, bool]]]:
+def run(tmp_path_factory) -> Messages:
     folder = tmp_path_factory.mktemp("transcript")
     (folder / "transcript.robot").write_text(SUITE)
     result = run_robot(folder / "transcript.robot", folder / "out", log=True, timeout=60)
@@ -138,7 +141,12 @@ def messages(tmp_path_factory) -> dict[str, list[tuple[str, str, bool]]]:
     )
     visitor = Messages()
     result.visit(visitor)
-    return visitor.by_test
+    return visitor
+
+
+@pytest.fixture(scope="module")
+def messages(run) -> dict[str, list[tuple[str, str, bool]]]:
+    return run.by_test
 
 
 def test_each_keyword_logs_its_own_lines(messages):
@@ -170,13 +178,14 @@ def test_the_teardown_writes_the_chart_of_a_test_that_passed(messages):
     assert kinds == ["open", "send", "receive", "send", "receive", "close"]
 
 
-def test_times_count_from_the_test_start_for_every_connection(messages):
+def test_times_count_from_the_test_start_for_every_connection(run, messages):
     blocks = [text for _, text, html in messages["Three Connections And A Failure"] if not html]
     lines = [line for block in blocks for line in transcript_lines(block)]
     times = [at for at, _, _ in lines]
     assert times == sorted(times), "interleaved connections' lines never go back in time"
     assert [label for _, label, _ in lines[:3]] == ["first", "second", "third"]
-    assert 0 <= times[0] < 1, "the first line's time is since the test began"
+    elapsed = run.elapsed["Three Connections And A Failure"]
+    assert 0 <= times[0] <= times[-1] <= elapsed, "times count from the test's start"
 
 
 def test_a_failure_writes_the_chart_of_three_connections_with_the_failure_in_red(messages):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import difflib
+import inspect
 import os
 import re
 import shlex
@@ -11,23 +13,28 @@ import time
 import weakref
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, ClassVar, NoReturn
 
+from assertionengine import AssertionOperator, verify_assertion
+from assertionengine.assertion_engine import handlers
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
-from robot.utils import ConnectionCache
+from robot.utils import ConnectionCache, printable_name
 
 from . import __version__
-from .display import described, failure, parse_hex, quote, seconds_text, to_seconds
+from .display import described, failure, hex_bytes, parse_hex, quote, seconds_text, to_seconds
 from .expectations import (
     AnyData,
+    Contains,
     Count,
     Exactly,
     Expectation,
+    Line,
     NoData,
     Pattern,
     PeerClose,
+    Search,
     StaysOpen,
     UpTo,
 )
@@ -50,13 +57,42 @@ from .transport import (
     open_stream,
 )
 
-__all__ = ["SocketFailure", "SocketLibrary"]
+__all__ = ["OptionError", "SocketFailure", "SocketLibrary"]
+
+# Keyword groups, shown and filterable in libdoc.
+CONNECTION, SEND, RECEIVE, CHECK, SERVER = "Connection", "Send", "Receive", "Check", "Server"
+
+NEWLINES = {"LF": "\n", "CRLF": "\r\n", "CR": "\r"}
+# Operators whose expected value is a Python expression, not data.
+_EVALUATE = (AssertionOperator["validate"], AssertionOperator["then"])
 
 
 class SocketFailure(AssertionError):
     """A keyword's check failed; Robot shows only the message."""
 
     ROBOT_SUPPRESS_NAME = True
+
+
+class OptionError(TypeError):
+    """A keyword was called with an option it does not have; Robot shows only the message."""
+
+    ROBOT_SUPPRESS_NAME = True
+
+
+def _operator(value: str) -> AssertionOperator:
+    """An assertion operator such as ``==``, ``contains`` or ``matches``; a ``name=value``
+    that is neither an operator nor an option of the keyword is an unknown option.
+
+    Keywords type the operator ``AssertionOperator = None``, not ``AssertionOperator |
+    None``: Robot drops a converter's message when a union fails to convert."""
+    try:
+        return AssertionOperator[value]
+    except KeyError:
+        pass
+    if "=" in value and value.split("=", 1)[0].isidentifier():
+        raise OptionError(f"unknown option {_option_text(value)}") from None
+    operators = ", ".join(dict.fromkeys(member.value for member in AssertionOperator))
+    raise ValueError(f"{value!r} is not an assertion operator; they are {operators}") from None
 
 
 class SocketLibrary:
@@ -167,21 +203,32 @@ class SocketLibrary:
     ROBOT_LIBRARY_SCOPE = "SUITE"
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+    ROBOT_LIBRARY_CONVERTERS: ClassVar = {AssertionOperator: _operator}
 
     def __init__(
         self,
+        *,
         timeout: timedelta | str = "5s",
         encoding: str = "UTF-8",
         buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+        newline: str = "LF",
+        **unknown: str,
     ) -> None:
         """Set the defaults for every connection this library opens.
 
         - ``timeout``: how long waiting keywords wait unless told otherwise.
         - ``encoding``: how text is encoded and decoded.
         - ``buffer_limit``: the most bytes one TCP connection buffers.
+        - ``newline``: what `Send Line` adds and `Receive Line` reads up to: ``LF``
+          (the default), ``CRLF``, ``CR``, or the characters themselves.
+
+        | Library | SocketLibrary | timeout=2s | newline=CRLF |
         """
+        if unknown:
+            _reject(self.__init__, named=unknown, name="Importing SocketLibrary")
         self._timeout = to_seconds(timeout)
         self._encoding = _checked_encoding(encoding)
+        self._newline = _checked_newline(newline)
         self._buffer_limit = buffer_limit
         self._connections: ConnectionCache[Connection] = ConnectionCache("No open connection.")
         self._servers: ConnectionCache[ManagedProcess] = ConnectionCache("No server started.")
@@ -195,32 +242,43 @@ class SocketLibrary:
 
     # --- connections ---------------------------------------------------------------------
 
-    @keyword("Open TCP Connection")
+    @keyword("Open TCP Connection", tags=[CONNECTION])
     def open_tcp_connection(
         self,
         host: str,
         port: int | None = None,
+        *,
         alias: str | None = None,
         timeout: timedelta | None = None,
         encoding: str | None = None,
+        newline: str | None = None,
         connect_timeout: timedelta | None = None,
+        **unknown: str,
     ) -> int:
         """Connect to a TCP server and return the new connection's index.
 
         ``host`` is a name, an IPv4 or IPv6 address, or ``unix:/path`` for a Unix stream
-        socket (then give no ``port``). ``timeout`` and ``encoding`` become the
-        connection's defaults. ``connect_timeout`` bounds the connect itself and defaults
-        to ``timeout``. Fails with ``Connection refused by host:port`` when nobody listens.
+        socket (then give no ``port``). The options are named:
+
+        - ``alias``: a name for `Switch Connection` and the transcript.
+        - ``timeout``, ``encoding`` and ``newline``: the connection's defaults, instead
+          of the library's (see `Importing`).
+        - ``connect_timeout``: bounds the connect itself; defaults to ``timeout``.
+
+        Fails with ``Connection refused by host:port`` when nobody listens.
 
         | ${index} = | Open TCP Connection | 127.0.0.1 | 50007 |
         | Open TCP Connection | ::1 | 8888 | alias=second | timeout=2s |
+        | Open TCP Connection | 127.0.0.1 | 6379 | newline=CRLF |
         | Open TCP Connection | unix:/tmp/echo.sock |
 
         See also `Open UDP Connection`, `Switch Connection` and `Close All Connections`.
         """
+        if unknown:
+            _reject(self.open_tcp_connection, named=unknown)
         wait = self._timeout if timeout is None else to_seconds(timeout)
         limit = wait if connect_timeout is None else to_seconds(connect_timeout)
-        options = self._connection_options(wait, encoding, alias)
+        options = self._connection_options(wait, encoding, newline, alias)
         try:
             connection = open_stream(
                 host, port, connect_timeout=limit, buffer_limit=self._buffer_limit, **options
@@ -229,38 +287,47 @@ class SocketLibrary:
             self._fail(str(error))
         return self._register(connection, alias)
 
-    @keyword("Open UDP Connection")
+    @keyword("Open UDP Connection", tags=[CONNECTION])
     def open_udp_connection(
         self,
         host: str,
         port: int,
+        *,
         alias: str | None = None,
         timeout: timedelta | None = None,
         encoding: str | None = None,
+        newline: str | None = None,
+        **unknown: str,
     ) -> int:
         """Open a UDP endpoint connected to ``host:port`` and return its index.
 
         `Send` then sends one datagram to that address, and the receive keywords take
-        one datagram each, only from that address.
+        one datagram each, only from that address. The named options are those of
+        `Open TCP Connection`, without ``connect_timeout``.
 
         | Open UDP Connection | 127.0.0.1 | 12000 | alias=upper |
         | Open UDP Connection | 127.0.0.1 | 8080 | encoding=GBK | timeout=1s |
 
         See also `Open TCP Connection`.
         """
+        if unknown:
+            _reject(self.open_udp_connection, named=unknown)
         wait = self._timeout if timeout is None else to_seconds(timeout)
         try:
             connection = open_datagram(
-                host, port, **self._connection_options(wait, encoding, alias)
+                host, port, **self._connection_options(wait, encoding, newline, alias)
             )
         except TransportError as error:
             self._fail(str(error))
         return self._register(connection, alias)
 
-    def _connection_options(self, timeout: float, encoding: str | None, alias: str | None) -> dict:
+    def _connection_options(
+        self, timeout: float, encoding: str | None, newline: str | None, alias: str | None
+    ) -> dict:
         return {
             "timeout": timeout,
             "encoding": self._encoding if encoding is None else _checked_encoding(encoding),
+            "newline": self._newline if newline is None else _checked_newline(newline),
             "observer": self._transcript.traffic,
             "label": alias or "",
         }
@@ -275,8 +342,12 @@ class SocketLibrary:
         )
         return index
 
+    @keyword(tags=[CONNECTION])
     def switch_connection(self, index_or_alias: str) -> int | None:
         """Make another connection current and return the index of the previous one.
+
+        Fails with ``No connection named …`` and the open connections' names when none
+        has that index or alias.
 
         | ${first} = | Open TCP Connection | 127.0.0.1 | 8888 |
         | Open TCP Connection | 127.0.0.1 | 8888 | alias=second |
@@ -288,10 +359,12 @@ class SocketLibrary:
         previous = self._connections.current_index
         try:
             self._connections.switch(index_or_alias)
-        except RuntimeError as error:
-            self._fail(str(error))
+        except RuntimeError:
+            open_ones = [c.label for c in self._connections if not c.closed]
+            self._fail(_not_found("connection", index_or_alias, open_ones, "open"))
         return previous
 
+    @keyword(tags=[CONNECTION])
     def close_connection(self) -> None:
         """Close the current connection; no connection is current afterwards.
 
@@ -306,6 +379,7 @@ class SocketLibrary:
             self._transcript.flush()
             self._connections.current_index = None
 
+    @keyword(tags=[CONNECTION])
     def reset_connection(self) -> None:
         """Abort the current TCP connection with a reset (RST) instead of a normal close.
 
@@ -323,6 +397,7 @@ class SocketLibrary:
         self._transcript.flush()
         self._connections.current_index = None
 
+    @keyword(tags=[CONNECTION])
     def half_close_connection(self) -> None:
         """Tell the peer that this side has finished sending; TCP only.
 
@@ -345,6 +420,7 @@ class SocketLibrary:
             self._fail(str(error))
         self._transcript.add(connection.label, connection.age, "half-closed (FIN sent)")
 
+    @keyword(tags=[CONNECTION])
     def close_all_connections(self) -> None:
         """Close every connection this suite opened. Use it in teardowns.
 
@@ -360,6 +436,7 @@ class SocketLibrary:
         self._connections.close_all()
         self._transcript.flush()
 
+    @keyword(tags=[CONNECTION])
     def set_connection_timeout(self, timeout: timedelta) -> str:
         """Set the current connection's default timeout; return the old one.
 
@@ -371,6 +448,7 @@ class SocketLibrary:
         connection.timeout = to_seconds(timeout)
         return old
 
+    @keyword(tags=[CONNECTION])
     def get_connection_age(self) -> float:
         """Return how many seconds ago the current connection was opened.
 
@@ -385,6 +463,7 @@ class SocketLibrary:
 
     # --- sending -------------------------------------------------------------------------
 
+    @keyword(tags=[SEND])
     def send(self, text: str) -> None:
         """Send ``text`` encoded with the connection's encoding; on UDP, as one datagram.
 
@@ -393,20 +472,30 @@ class SocketLibrary:
         | Send | hello |
         | Send | straße\\n |
 
-        See also `Send Bytes` and `Reply Should Be`.
+        See also `Send Bytes`, `Exchange` and `Reply Should Be`.
         """
         connection = self._current()
         self._send(connection, _encode(text, connection.encoding))
 
-    def send_line(self, text: str) -> None:
-        """Send ``text`` followed by a newline (``\\n``).
+    @keyword(tags=[SEND])
+    def send_line(self, text: str, *unknown: str, newline: str | None = None) -> None:
+        """Send ``text`` followed by the connection's newline (``\\n`` unless set).
+
+        ``newline`` (``LF``, ``CRLF``, ``CR`` or the characters) overrides it for this
+        call; set it for the library at `Importing`, or per connection at open.
 
         | Send Line | GET / |
+        | Send Line | PING | newline=CRLF |
 
         See also `Send` and `Receive Line`.
         """
-        self.send(text + "\n")
+        if unknown:
+            _reject(self.send_line, unknown)
+        connection = self._current()
+        ending = connection.newline if newline is None else _checked_newline(newline)
+        self._send(connection, _encode(text + ending, connection.encoding))
 
+    @keyword(tags=[SEND])
     def send_bytes(self, data: bytes | str) -> None:
         """Send raw bytes, given as ``bytes`` or as a hex string such as ``ff 00 41``.
 
@@ -424,55 +513,169 @@ class SocketLibrary:
         except TransportError as error:
             self._fail(str(error))
 
+    @keyword(tags=[SEND, CHECK])
+    def exchange(
+        self, text: str, expected: str, *unknown: str, timeout: timedelta | None = None
+    ) -> None:
+        """Send ``text`` and check that the reply is exactly ``expected``, in one call.
+
+        The same as `Send` followed by `Reply Should Be`, with the same stream
+        semantics: it fails at the first byte that differs, when the peer closes or at
+        the timeout, and bytes beyond the reply stay buffered. One call costs about half
+        as much as the two.
+
+        | Exchange | hello | Echo=>hello |
+        | Exchange | SET k 1\\r\\n | OK\\r\\n | timeout=1s |
+
+        See also `Send`, `Reply Should Be` and `Reply Should Contain`.
+        """
+        if unknown:
+            _reject(self.exchange, unknown)
+        connection = self._current()
+        encoding = connection.encoding
+        self._send(connection, _encode(text, encoding))
+        self._check(connection, _encode(expected, encoding), timeout)
+
     # --- receiving -----------------------------------------------------------------------
 
-    def receive(self, timeout: timedelta | None = None, as_bytes: bool = False) -> str | bytes:
+    @keyword(tags=[RECEIVE])
+    def receive(
+        self,
+        assertion_operator: AssertionOperator = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        as_bytes: bool = False,
+    ) -> Any:
         """Return whatever arrives next: on TCP what one read gets (or what is already
         buffered), on UDP one datagram.
 
         On TCP the amount is whatever the network delivered, so prefer `Receive Until`,
-        `Receive Line`, `Receive Exactly` or `Reply Should Be` for checks.
+        `Receive Line`, `Receive Exactly` or `Reply Should Be` for checks. With an
+        assertion operator, checks what it returns (see `Assertions`).
 
         | ${data} = | Receive |
         | ${data} = | Receive | timeout=500 ms | as_bytes=True |
+        | Receive | == | X | timeout=1s |
         """
-        return self._receive(self._current(), AnyData(), timeout, as_bytes)
+        if unknown:
+            _reject(self.receive, unknown)
+        connection = self._current()
+        value = self._receive(connection, AnyData(), timeout, as_bytes)
+        return self._verify(
+            "Received", value, assertion_operator, assertion_expected, connection.encoding
+        )
 
+    @keyword(tags=[RECEIVE])
     def receive_until(
-        self, marker: str, timeout: timedelta | None = None, as_bytes: bool = False
-    ) -> str | bytes:
+        self,
+        marker: str,
+        assertion_operator: AssertionOperator = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        as_bytes: bool = False,
+    ) -> Any:
         """Receive up to and including ``marker`` and return it; TCP only.
 
         Bytes after the marker stay buffered.
 
         | ${prompt} = | Receive Until | > |
         | ${header} = | Receive Until | \\r\\n\\r\\n | timeout=2s |
+        | Receive Until | > | == | ok> |
 
-        See also `Receive Line`.
+        See also `Receive Line`, `Receive Until Regexp` and `Reply Should Contain`.
         """
+        if unknown:
+            _reject(self.receive_until, unknown)
         connection = self._stream()
         until = UpTo(_encode(marker, connection.encoding), marker)
-        return self._receive(connection, until, timeout, as_bytes)
+        value = self._receive(connection, until, timeout, as_bytes)
+        return self._verify(
+            "Received", value, assertion_operator, assertion_expected, connection.encoding
+        )
 
-    def receive_line(self, timeout: timedelta | None = None, as_bytes: bool = False) -> str | bytes:
-        """Receive one line and return it without its ``\\n`` or ``\\r\\n``; TCP only.
+    @keyword(tags=[RECEIVE])
+    def receive_until_regexp(
+        self, regexp: str, *unknown: str, timeout: timedelta | None = None
+    ) -> str:
+        """Receive up to and including the first match of ``regexp`` and return it.
+
+        Searches the received text anywhere (Python ``re.search``, with ``.`` matching
+        newlines too), like the Telnet library's `Read Until Regexp`: whatever comes
+        before the match is consumed with it, and bytes after it stay buffered. Write
+        patterns that cannot match a partial reply: ``\\\\d+`` would match the first digit
+        that arrives, ``\\\\d+\\n`` would not. On UDP the next datagram must contain a
+        match, and is returned whole.
+
+        | Send Line | GET k |
+        | ${reply} = | Receive Until Regexp | VALUE \\\\w+\\r\\n |
+
+        See also `Receive Until`, `Reply Should Contain` and `Reply Should Match`.
+        """
+        if unknown:
+            _reject(self.receive_until_regexp, unknown)
+        connection = self._current()
+        return self._receive(connection, Search(regexp, connection.encoding), timeout, False)
+
+    @keyword(tags=[RECEIVE])
+    def receive_line(
+        self,
+        assertion_operator: AssertionOperator = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        as_bytes: bool = False,
+        newline: str | None = None,
+    ) -> Any:
+        """Receive one line and return it without its newline; TCP only.
+
+        The line ends with the connection's newline (see `Importing`), or ``newline``
+        for this call. With the default ``LF``, a ``\\r`` before the ``\\n`` is removed
+        too, so ``\\r\\n`` lines are read either way. With an assertion operator, checks
+        the line (see `Assertions`).
 
         | ${line} = | Receive Line |
-        | Should Be Equal | ${line} | Welcome to the server. Type something and hit enter |
-        """
-        line = self.receive_until("\n", timeout, as_bytes)
-        ending = b"\r\n" if as_bytes else "\r\n"
-        return line[:-2] if line.endswith(ending) else line[:-1]
+        | Receive Line | == | Welcome to the server. Type something and hit enter |
+        | Receive Line | ^= | VALUE | newline=CRLF | timeout=1s |
 
+        See also `Send Line` and `Receive Until`.
+        """
+        if unknown:
+            _reject(self.receive_line, unknown)
+        connection = self._stream()
+        ending = connection.newline if newline is None else _checked_newline(newline)
+        line = self._receive(connection, Line(_encode(ending, "ascii"), ending), timeout, as_bytes)
+        line = line[: -len(ending)]
+        if ending == "\n" and line[-1:] in ("\r", b"\r"):
+            line = line[:-1]
+        return self._verify(
+            "Received line", line, assertion_operator, assertion_expected, connection.encoding
+        )
+
+    @keyword(tags=[RECEIVE])
     def receive_exactly(
-        self, count: int, timeout: timedelta | None = None, as_bytes: bool = False
-    ) -> str | bytes:
+        self,
+        count: int,
+        assertion_operator: AssertionOperator = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        as_bytes: bool = False,
+    ) -> Any:
         """Receive exactly ``count`` bytes and return them; TCP only.
 
         | ${head} = | Receive Exactly | 6 |
         | ${raw} = | Receive Exactly | 4 | as_bytes=True |
+        | Receive Exactly | 4 | == | ff 00 41 42 | as_bytes=True |
         """
-        return self._receive(self._stream(), Count(count), timeout, as_bytes)
+        if unknown:
+            _reject(self.receive_exactly, unknown)
+        connection = self._stream()
+        value = self._receive(connection, Count(count), timeout, as_bytes)
+        return self._verify(
+            "Received", value, assertion_operator, assertion_expected, connection.encoding
+        )
 
     def _receive(
         self,
@@ -482,13 +685,50 @@ class SocketLibrary:
         as_bytes: bool,
     ) -> str | bytes:
         outcome = self._await(connection, expectation, timeout)
-        result = outcome.data if as_bytes else self._decoded(connection, outcome.data)
+        if as_bytes:
+            result = outcome.data
+            # Robot logs an assigned bytes value as Latin-1, which shows control bytes blank.
+            logger.info(f"{len(result)} bytes: hex {hex_bytes(result)}")
+        else:
+            result = self._decoded(connection, outcome.data)
         connection.consume(outcome)
         return result
 
+    def _verify(
+        self,
+        what: str,
+        value: str | bytes,
+        operator: AssertionOperator | None,
+        expected: Any,
+        encoding: str,
+    ) -> Any:
+        """Check a received value with the assertion engine, failing in the library's words:
+        what arrived (whitespace visible) and what it should have been."""
+        if operator is None:
+            if expected is not None:
+                raise ValueError(f"{quote(str(expected))} needs an assertion operator before it")
+            return value
+        if isinstance(value, bytes) and isinstance(expected, str) and operator not in _EVALUATE:
+            expected = parse_hex(expected)
+        shown_value = described(value, encoding) if isinstance(value, bytes) else quote(value)
+        shown_expected = (
+            described(expected, encoding) if isinstance(expected, bytes) else quote(str(expected))
+        )
+        verb = handlers[operator][1] if operator in handlers else str(operator.value)
+        message = f"{what} {shown_value} {verb} {shown_expected}"
+        # The engine formats a custom message with str.format: keep its braces literal.
+        custom = message.replace("{", "{{").replace("}", "}}")
+        try:
+            return verify_assertion(value, operator, expected, custom_message=custom)
+        except AssertionError as error:
+            self._fail(str(error))
+
     # --- checking replies ----------------------------------------------------------------
 
-    def reply_should_be(self, expected: str, timeout: timedelta | None = None) -> None:
+    @keyword(tags=[CHECK])
+    def reply_should_be(
+        self, expected: str, *unknown: str, timeout: timedelta | None = None
+    ) -> None:
         """Check that the next reply is exactly ``expected``.
 
         On TCP this gathers bytes until it holds as many as ``expected`` encodes to, and
@@ -501,19 +741,25 @@ class SocketLibrary:
         | Reply Should Be | Echo=>hello |
         | Reply Should Be | welcome to server! | timeout=1s |
 
-        See also `Reply Should Match` and `Reply Should Be Bytes`.
+        See also `Exchange`, `Reply Should Contain`, `Reply Should Match` and
+        `Reply Should Be Bytes`.
         """
+        if unknown:
+            _reject(self.reply_should_be, unknown)
         connection = self._current()
         self._check(connection, _encode(expected, connection.encoding), timeout)
 
+    @keyword(tags=[CHECK])
     def reply_should_be_bytes(
-        self, expected: bytes | str, timeout: timedelta | None = None
+        self, expected: bytes | str, *unknown: str, timeout: timedelta | None = None
     ) -> None:
         """Like `Reply Should Be`, for raw bytes or a hex string such as ``ff 00 41``.
 
         | Reply Should Be Bytes | b7 fe ce f1 |
-        | Reply Should Be Bytes | ${expected bytes} |
+        | Reply Should Be Bytes | ${expected bytes} | timeout=1s |
         """
+        if unknown:
+            _reject(self.reply_should_be_bytes, unknown)
         payload = parse_hex(expected) if isinstance(expected, str) else bytes(expected)
         self._check(self._current(), payload, timeout)
 
@@ -521,7 +767,33 @@ class SocketLibrary:
         outcome = self._await(connection, Exactly(expected, connection.encoding), timeout)
         connection.consume(outcome)
 
-    def reply_should_match(self, regexp: str, timeout: timedelta | None = None) -> str | list[str]:
+    @keyword(tags=[CHECK])
+    def reply_should_contain(
+        self, text: str, *unknown: str, timeout: timedelta | None = None
+    ) -> None:
+        """Check that ``text`` arrives, and consume the reply up to and including it.
+
+        On TCP this gathers bytes until ``text`` appears anywhere in them; whatever came
+        before it is consumed with it, and bytes after it stay buffered. It fails when
+        the peer closes or at the timeout, showing what arrived. On UDP the next
+        datagram must contain ``text``.
+
+        | Send Line | GET greeting |
+        | Reply Should Contain | hello |
+        | Reply Should Contain | 200 OK | timeout=1s |
+
+        See also `Reply Should Be`, `Receive Until` and `Receive Until Regexp`.
+        """
+        if unknown:
+            _reject(self.reply_should_contain, unknown)
+        connection = self._current()
+        contains = Contains(_encode(text, connection.encoding), text)
+        connection.consume(self._await(connection, contains, timeout))
+
+    @keyword(tags=[CHECK])
+    def reply_should_match(
+        self, regexp: str, *unknown: str, timeout: timedelta | None = None
+    ) -> str | list[str]:
         """Check that the next reply matches ``regexp`` from its start, and return it.
 
         On TCP this gathers bytes until the received text matches the pattern from its
@@ -536,13 +808,16 @@ class SocketLibrary:
         | ${reply} = | Reply Should Match | Echo=>\\\\d+ apples |
         | ${all} | ${stamp} = | Reply Should Match | (.{24})hello | timeout=2s |
 
-        See also `Reply Should Be`.
+        See also `Reply Should Be` and `Receive Until Regexp`.
         """
+        if unknown:
+            _reject(self.reply_should_match, unknown)
         connection = self._current()
         pattern = Pattern(regexp, connection.encoding)
         connection.consume(self._await(connection, pattern, timeout))
         return _match_result(pattern.found)
 
+    @keyword(tags=[CHECK])
     def no_reply_within(self, duration: timedelta) -> None:
         """Check that no data arrives within the given time.
 
@@ -555,7 +830,10 @@ class SocketLibrary:
         """
         self._await(self._current(), NoData(), duration)
 
-    def connection_should_be_closed(self, within: timedelta | None = None) -> None:
+    @keyword(tags=[CHECK])
+    def connection_should_be_closed(
+        self, *, within: timedelta | None = None, **unknown: str
+    ) -> None:
         """Check that the peer closes the connection (FIN or reset) within the time; TCP only.
 
         Fails if data arrives instead, showing it, or if the connection is still open
@@ -567,8 +845,11 @@ class SocketLibrary:
 
         See also `Connection Should Stay Open`.
         """
+        if unknown:
+            _reject(self.connection_should_be_closed, named=unknown)
         self._await(self._stream(), PeerClose(), within)
 
+    @keyword(tags=[CHECK])
     def connection_should_stay_open(self, duration: timedelta) -> None:
         """Check that the peer keeps the connection open for the given time; TCP only.
 
@@ -585,10 +866,12 @@ class SocketLibrary:
 
     # --- servers -------------------------------------------------------------------------
 
+    @keyword(tags=[SERVER])
     def start_server(
         self,
         command: str | list[str],
         port: int,
+        *unknown: str,
         host: str = "127.0.0.1",
         protocol: str = "tcp",
         ready_timeout: timedelta | str = "10s",
@@ -620,6 +903,8 @@ class SocketLibrary:
 
         See also `Stop Server` and `Server Should Be Running`.
         """
+        if unknown:
+            _reject(self.start_server, unknown)
         protocol = protocol.lower()
         if protocol not in ("tcp", "udp"):
             raise ValueError(f"protocol must be tcp or udp, not {protocol!r}")
@@ -662,7 +947,10 @@ class SocketLibrary:
         name = re.sub(r"[^\w.-]+", "_", alias or "server")
         return Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log", dir=directory)[1])
 
-    def stop_server(self, alias: str | None = None, grace: timedelta | str = "2s") -> int:
+    @keyword(tags=[SERVER])
+    def stop_server(
+        self, alias: str | None = None, *, grace: timedelta | str = "2s", **unknown: str
+    ) -> int:
         """Stop a started server and every process it started; return its exit code.
 
         Sends TERM to the server's process group and to every process it started, then
@@ -674,6 +962,8 @@ class SocketLibrary:
 
         See also `Start Server` and `Stop All Servers`.
         """
+        if unknown:
+            _reject(self.stop_server, named=unknown)
         server = self._server(alias)
         self._transcript.flush()  # the conversation comes before the server's end
         code = server.stop(to_seconds(grace))
@@ -684,11 +974,15 @@ class SocketLibrary:
         )
         return code
 
-    def stop_all_servers(self, grace: timedelta | str = "2s") -> None:
+    @keyword(tags=[SERVER])
+    def stop_all_servers(self, *, grace: timedelta | str = "2s", **unknown: str) -> None:
         """Stop every server this suite started. Use it in suite teardowns.
 
         | Suite Teardown | Stop All Servers |
+        | Suite Teardown | Stop All Servers | grace=5s |
         """
+        if unknown:
+            _reject(self.stop_all_servers, named=unknown)
         self._transcript.flush()
         for server in self._servers:
             if server.alive():
@@ -696,6 +990,7 @@ class SocketLibrary:
                 self.stop_server(grace=grace)
         self._servers.empty_cache()
 
+    @keyword(tags=[SERVER])
     def server_should_be_running(self, alias: str | None = None) -> None:
         """Fail with the exit code and the end of the output if the server has gone.
 
@@ -713,19 +1008,42 @@ class SocketLibrary:
                 + (f" Its output ends with:\n{tail}" if tail else " It printed nothing.")
             )
 
-    def get_server_output(self, alias: str | None = None, lines: int = 20) -> str:
+    @keyword(tags=[SERVER])
+    def get_server_output(
+        self,
+        assertion_operator: AssertionOperator = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        alias: str | None = None,
+        lines: int = 20,
+    ) -> Any:
         """Return the last ``lines`` lines the server wrote to stdout and stderr.
 
+        Of the most recently started server unless ``alias`` (or index) names one. With
+        an assertion operator, checks the output (see `Assertions`).
+
         | ${output} = | Get Server Output |
-        | Should Contain | ${output} | LISTENING |
+        | Get Server Output | contains | LISTENING |
+        | Get Server Output | not contains | Traceback | alias=echo | lines=100 |
         """
-        return self._server(alias).output_tail(max_lines=lines)
+        if unknown:
+            _reject(self.get_server_output, unknown)
+        output = self._server(alias).output_tail(max_lines=lines)
+        return self._verify(
+            "Server output", output, assertion_operator, assertion_expected, "UTF-8"
+        )
 
     def _server(self, alias: str | None) -> ManagedProcess:
         try:
             return self._servers.get_connection(alias)
         except RuntimeError as error:
-            self._fail(str(error))
+            if alias is None:
+                self._fail(str(error))
+            started = [
+                f"#{index}" + (f" ({name})" if name else "")
+                for index, name in _names(self._servers).items()
+            ]
+            self._fail(_not_found("server", alias, started, "started"))
 
     # --- shared machinery ----------------------------------------------------------------
 
@@ -789,6 +1107,72 @@ def _clean_up(
         if server.alive():
             server.stop()
     servers.empty_cache()
+
+
+def _reject(method: Any, extra: tuple = (), named: dict | None = None, name: str = "") -> NoReturn:
+    """Fail a keyword called with arguments it does not take: a typo in an option's name
+    (which Robot passes on as an extra value) must not pass silently."""
+    options = [
+        parameter.name
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    keyword_name = (
+        name
+        or getattr(method, "robot_name", None)
+        or printable_name(method.__name__, code_style=True)
+    )
+    problems = [
+        f"unknown option {_option_text(item, options)}"
+        if _looks_named(item)
+        else f"an extra argument {quote(str(item))}"
+        for item in [*extra, *(f"{key}={value}" for key, value in (named or {}).items())]
+    ]
+    raise OptionError(
+        f"{keyword_name} got {' and '.join(problems)}. Its options are named: "
+        + ", ".join(f"{option}=…" for option in options)
+    )
+
+
+def _looks_named(item: object) -> bool:
+    return isinstance(item, str) and item.split("=", 1)[0].isidentifier() and "=" in item
+
+
+def _option_text(item: str, options: list[str] | None = None) -> str:
+    """``'timout' (did you mean 'timeout'?)`` for the ``name=value`` ``item``."""
+    name = item.split("=", 1)[0]
+    if options is None:
+        options = sorted(_all_options())
+    close = difflib.get_close_matches(name, options, n=1)
+    return quote(name) + (f" (did you mean {quote(close[0])}?)" if close else "")
+
+
+def _all_options() -> set[str]:
+    """Every keyword's named options, for a typo found before the keyword is known."""
+    return {
+        parameter.name
+        for _, method in inspect.getmembers(SocketLibrary, inspect.isfunction)
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def _not_found(kind: str, name: object, names: list[str], state: str) -> str:
+    listed = f"the {state} {kind}s are {', '.join(names)}" if names else f"no {kind} is {state}"
+    return f"No {kind} named {quote(str(name))}; {listed}."
+
+
+def _names(cache: ConnectionCache) -> dict[int, str]:
+    """Index -> alias (or "") of every entry of a ConnectionCache."""
+    aliases = {index: alias for alias, index in cache._aliases.items()}
+    return {index: aliases.get(index, "") for index in range(1, len(cache) + 1)}
+
+
+def _checked_newline(value: str) -> str:
+    newline = NEWLINES.get(value.upper(), value)
+    if newline not in NEWLINES.values():
+        raise ValueError(f"newline must be LF, CRLF or CR, not {quote(value)}")
+    return newline
 
 
 def _checked_encoding(name: str) -> str:

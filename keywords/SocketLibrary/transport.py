@@ -68,7 +68,8 @@ class Outcome:
     consumed (the datagram that differs, the bytes before a close, the full buffer).
     ``waited`` is how long the wait took, ``timeout`` how long it was allowed to take.
     ``late`` says that what ended the wait was seen only after the deadline (the process
-    got no CPU in time), so it may have happened after the deadline too.
+    got no CPU in time), so it may have happened after the deadline too. ``at_once`` says
+    that the wait was decided before it received anything (by what was already buffered).
     """
 
     kind: Kind
@@ -77,6 +78,7 @@ class Outcome:
     timeout: float
     reason: str = ""
     late: bool = False
+    at_once: bool = False
 
 
 def describe_peer(family: int, address: object) -> str:
@@ -101,11 +103,13 @@ class Connection:
         observer: TrafficObserver | None = None,
         label: str = "",
         opened_at: float | None = None,
+        newline: str = "\n",
     ) -> None:
         self.sock = sock
         self.peer = peer
         self.encoding = encoding
         self.timeout = timeout
+        self.newline = newline  # what Send Line adds and Receive Line reads up to
         self.label = label
         self.opened_at = time.monotonic() if opened_at is None else opened_at
         self.closed = False
@@ -213,6 +217,7 @@ class StreamConnection(Connection):
         buffer = self._buffer
         reason = ""
         late = False
+        received = False
         while True:
             count = matcher.scan(buffer)
             if count is not None:
@@ -225,13 +230,15 @@ class StreamConnection(Connection):
                 kind = Kind.BUFFER_FULL
                 break
             ended = self._receive_once(deadline - time.monotonic())
+            received = True
             if ended:
                 kind, late = ended, False
                 reason = self._error if ended is Kind.FAILED else ""
                 break
             late = time.monotonic() > deadline
         data = bytes(buffer[:count]) if kind is Kind.MATCHED else bytes(buffer)
-        return Outcome(kind, data, time.monotonic() - started, timeout, reason, late)
+        waited = time.monotonic() - started
+        return Outcome(kind, data, waited, timeout, reason, late, at_once=not received)
 
     def consume(self, outcome: Outcome) -> None:
         del self._buffer[: len(outcome.data)]
@@ -305,6 +312,7 @@ class DatagramConnection(Connection):
         if self.closed:
             return Outcome(Kind.FAILED, b"", 0.0, timeout, self._closed_text())
         late = False
+        at_once = bool(self._pending)
         if not self._pending:
             self.sock.settimeout(max(timeout, 0.0))
             try:
@@ -319,7 +327,8 @@ class DatagramConnection(Connection):
             late = time.monotonic() > started + timeout
         datagram = self._pending[0]
         kind = Kind.MATCHED if matcher.whole(datagram) else Kind.DIFFERS
-        return Outcome(kind, datagram, time.monotonic() - started, timeout, late=late)
+        waited = time.monotonic() - started
+        return Outcome(kind, datagram, waited, timeout, late=late, at_once=at_once)
 
     def consume(self, outcome: Outcome) -> None:
         self._pending.popleft()

@@ -708,6 +708,8 @@ class SocketLibrary:
             if expected is not None:
                 raise ValueError(f"{quote(str(expected))} needs an assertion operator before it")
             return value
+        if isinstance(operator, str):  # called from Python rather than by Robot
+            operator = _operator(operator)
         if isinstance(value, bytes) and isinstance(expected, str) and operator not in _EVALUATE:
             expected = parse_hex(expected)
         shown_value = described(value, encoding) if isinstance(value, bytes) else quote(value)

@@ -448,8 +448,12 @@ def test_libdoc_documents_every_keyword_with_an_example(tmp_path):
     library = LibraryDocumentation(str(ROOT / "keywords" / "SocketLibrary"))
     assert "%TOC%" in library.doc
     for section in (
+        "= Options =",
         "= Connections =",
         "= Timeouts =",
+        "= Lines =",
+        "= Searching =",
+        "= Assertions =",
         "= Encodings =",
         "= Transcript =",
         "= Scope =",
@@ -459,6 +463,16 @@ def test_libdoc_documents_every_keyword_with_an_example(tmp_path):
         kw.name for kw in library.keywords if not kw.short_doc or "\n| " not in "\n" + kw.doc
     ]
     assert undocumented == []
-    assert len(library.keywords) >= 26
+    assert len(library.keywords) >= 29
+    # every keyword is in a group, and the groups are the documented ones
+    groups = {"Connection", "Send", "Receive", "Check", "Server", "TLS"}
+    assert [kw.name for kw in library.keywords if not set(kw.tags) & groups] == []
+    assert set().union(*(kw.tags for kw in library.keywords)) <= groups
+    # every option a keyword takes is shown in one of its examples
+    for kw in library.keywords:
+        options = [arg.name for arg in kw.args if arg.kind == "NAMED_ONLY"]
+        shown = [name for name in options if f"| {name}=" in kw.doc]
+        assert not options or shown, f"{kw.name}: no example of {options}"
+    assert "AssertionOperator" in {type_doc.name for type_doc in library.type_docs}
     library.save(str(tmp_path / "SocketLibrary.html"))
     assert (tmp_path / "SocketLibrary.html").stat().st_size > 50_000

@@ -104,11 +104,31 @@ class SocketLibrary:
     keyword that waits has a time limit, and every failure says what was expected, what
     arrived and how long it waited. It can also start and stop the server under test.
 
-    Import it by name, with optional defaults:
+    Import it by name, with optional defaults (see `Importing`):
     | Library | SocketLibrary |
-    | Library | SocketLibrary | timeout=2s | encoding=GBK |
+    | Library | SocketLibrary | timeout=2s | encoding=GBK | newline=CRLF |
+
+    Keywords are tagged by what they do: ``Connection``, ``Send``, ``Receive``,
+    ``Check`` and ``Server``.
 
     %TOC%
+
+    = Options =
+
+    A keyword's main arguments are positional (a host and a port, the text to send,
+    the expected reply); everything after them is a named option such as
+    ``timeout=2s``, ``alias=first`` or ``as_bytes=True``. A ``name=value`` that is not
+    one of the keyword's options fails the keyword with ``unknown option`` and the
+    closest option's name, so a typo never passes silently:
+    | Open TCP Connection | 127.0.0.1 | 50007 | timout=2s |
+    fails with ``Open TCP Connection got unknown option 'timout' (did you mean
+    'timeout'?)``, where it would otherwise open a connection whose alias is
+    ``timout=2s``.
+
+    Data that contains ``=`` is data: ``Send    key=value`` sends ``key=value``. Only
+    when the text before ``=`` is the name of one of the keyword's own options
+    (``Send Line    newline=x``) does Robot take it as that option; escape it as
+    ``newline\\=x`` to send it.
 
     = Connections =
 
@@ -139,6 +159,45 @@ class SocketLibrary:
     then finds may have arrived after the limit. Keywords that pass when nothing happens
     in time (`No Reply Within`, `Connection Should Stay Open`) give the server the benefit
     of that doubt, so a correct server never fails because the test machine was slow.
+
+    = Lines =
+
+    `Send Line` adds a newline and `Receive Line` reads up to one. The newline is
+    ``LF`` (``\\n``) unless set to ``CRLF`` (``\\r\\n``) or ``CR`` at import, for
+    one connection at open, or for one call with ``newline=``:
+    | Library | SocketLibrary | newline=CRLF |
+    | Open TCP Connection | 127.0.0.1 | 6379 | newline=CRLF |
+    | Send Line | PING | newline=CRLF |
+    With ``LF``, `Receive Line` also drops a ``\\r`` before the ``\\n``, so it reads
+    either kind of line; with ``CRLF`` a lone ``\\n`` is part of the line.
+
+    = Searching =
+
+    `Reply Should Be` and `Reply Should Match` check the stream from where the last
+    keyword left it. To skip ahead, `Reply Should Contain` waits for a text anywhere in
+    what arrives, and `Receive Until Regexp` for a match of a regular expression (like
+    the Telnet library's ``Read Until Regexp``). Both consume everything up to and
+    including what they found; what follows stays buffered.
+
+    = Assertions =
+
+    The getters `Receive`, `Receive Line`, `Receive Until`, `Receive Exactly` and
+    `Get Server Output` take an optional assertion operator and expected value after
+    their own arguments, in the style of the Browser library, and return the value:
+    | Receive Line | == | VALUE v |
+    | Receive Until | \\r\\n | contains | OK |
+    | ${count} = | Receive Line | matches | COUNT (\\d+) |
+    | Get Server Output | not contains | Traceback |
+    The operators (``==``, ``!=``, ``contains``, ``not contains``, ``^=``, ``$=``,
+    ``matches``, ``validate``, ``then`` and the rest) are those of
+    robotframework-assertion-engine; see `AssertionOperator`. A failure shows the
+    value with whitespace visible, for example ``Received line 'VALUE x ' should be
+    'VALUE x'``.
+
+    A getter checks what it received once, and has consumed it either way. To wait
+    until the right reply arrives, failing early on a wrong one, use the checks:
+    `Reply Should Be`, `Reply Should Match`, `Reply Should Contain` or `Exchange`.
+    With ``as_bytes=True`` the expected value is bytes or a hex string (``ff 00 41``).
 
     = Receive buffer =
 
@@ -179,10 +238,15 @@ class SocketLibrary:
     = Failures =
 
     Failure messages name what was expected, what arrived and how long the keyword
-    waited, for example:
-    | Expected 'HELLO' but received 'HELLO\\n' (6 bytes) within 5s
+    waited: how long it was allowed to wait when nothing decided it, and how long it
+    took when a difference or a close did (``at once`` when what was already received
+    decided it). For example:
+    | Expected 'HELLO' but received 'HELLO\\n' (6 bytes) after 2ms
+    | Expected 'HELLO' but received nothing within 5s
+    | Expected a line ending in '\\n' but received no complete line within 300ms
     | Expected 'bye' but received nothing before the peer closed the connection (after 8ms)
     | Connection refused by 127.0.0.1:12000
+    | No connection named 'third'; the open connections are #1, second.
 
     = Servers =
 
@@ -602,7 +666,7 @@ class SocketLibrary:
         """Receive up to and including the first match of ``regexp`` and return it.
 
         Searches the received text anywhere (Python ``re.search``, with ``.`` matching
-        newlines too), like the Telnet library's `Read Until Regexp`: whatever comes
+        newlines too), like the Telnet library's ``Read Until Regexp``: whatever comes
         before the match is consumed with it, and bytes after it stay buffered. Write
         patterns that cannot match a partial reply: ``\\\\d+`` would match the first digit
         that arrives, ``\\\\d+\\n`` would not. On UDP the next datagram must contain a
@@ -610,6 +674,7 @@ class SocketLibrary:
 
         | Send Line | GET k |
         | ${reply} = | Receive Until Regexp | VALUE \\\\w+\\r\\n |
+        | Receive Until Regexp | [>#] | timeout=1s |
 
         See also `Receive Until`, `Reply Should Contain` and `Reply Should Match`.
         """

@@ -4,7 +4,8 @@ Four ways to do the same request and check, each run as a plain ``robot`` suite:
   (a) raw   - a Python loop over a socket inside one keyword: the floor;
   (b) noop  - two calls of a no-op keyword from a trivial library: RF's own floor;
   (c) kit   - SocketLibrary ``Send`` + ``Reply Should Be``;
-  (d) telnet- the Telnet library: ``Write Bare`` + ``Read Until`` + ``Should Be Equal``.
+  (d) telnet- the Telnet library: ``Write Bare`` + ``Read Until`` + ``Should Be Equal``;
+  (e) exchange - SocketLibrary ``Exchange``: the same send and check in one call.
 The cost per iteration is (time of 3N iterations - time of N) / 2N, so start-up cancels.
 Each measurement is repeated; medians and ratios are printed, of the wall time and of the
 CPU time the robot process used (steadier on a shared, loaded machine).
@@ -54,6 +55,12 @@ Kit
         Reply Should Be    Echo=>ping\\n
     END
 
+Exchange
+    Open TCP Connection    ${{HOST}}    ${{PORT}}
+    FOR    ${{i}}    IN RANGE    ${{N}}
+        Exchange    ping\\n    Echo=>ping\\n
+    END
+
 Telnet
     Telnet.Open Connection    ${{HOST}}    port=${{PORT}}    timeout=5s
     FOR    ${{i}}    IN RANGE    ${{N}}
@@ -67,6 +74,7 @@ VARIANTS = {
     "noop": "(b) two no-op keywords",
     "kit": "(c) Send + Reply Should Be",
     "telnet": "(d) Telnet Write/Read/Equal",
+    "exchange": "(e) Exchange",
 }
 
 
@@ -126,6 +134,10 @@ def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
             f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}  (target <= 0.6)"
         )
         print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}  (target <= 1.3)")
+        print(
+            f"  (e)/(d) Exchange vs Telnet {median['exchange'] / median['telnet']:.2f}"
+            "  (target <= 0.35)"
+        )
 
 
 def main() -> None:

@@ -97,8 +97,8 @@ FAILS_WITH = {
         "Its options are named: timeout=…"
     ),
     "Typo In A Getter Option": (
-        "ValueError: Argument 'assertion_operator' got value 'timout=2s' that cannot be "
-        "converted to AssertionOperator: unknown option 'timout' (did you mean 'timeout'?)"
+        "Receive Line got unknown option 'timout' (did you mean 'timeout'?). "
+        "Its options are named: timeout=…, as_bytes=…, newline=…"
     ),
     "Typo In An Exchange Option": (
         "Exchange got unknown option 'tiemout' (did you mean 'timeout'?)"

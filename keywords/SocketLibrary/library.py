@@ -17,7 +17,7 @@ import uuid
 import weakref
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 from assertionengine import AssertionOperator, verify_assertion
 from assertionengine.assertion_engine import handlers
@@ -86,20 +86,24 @@ class OptionError(TypeError):
     ROBOT_SUPPRESS_NAME = True
 
 
-def _operator(value: str) -> AssertionOperator:
-    """An assertion operator such as ``==``, ``contains`` or ``matches``; a ``name=value``
-    that is neither an operator nor an option of the keyword is an unknown option.
+def _operator(method: Any, value: str | None, unknown: tuple) -> AssertionOperator | None:
+    """A getter's assertion operator (``==``, ``contains``, ``matches``...), or None.
 
-    Keywords type the operator ``AssertionOperator = None``, not ``AssertionOperator |
-    None``: Robot drops a converter's message when a union fails to convert."""
-    try:
-        return AssertionOperator[value]
-    except KeyError:
-        pass
-    if "=" in value and value.split("=", 1)[0].isidentifier():
-        raise OptionError(f"unknown option {_option_text(value)}") from None
+    Robot hands a mistyped option (``timout=2s``) to the first free positional, which is
+    the operator: that is an unknown option of the getter. The operator is parsed here,
+    not by a ``ROBOT_LIBRARY_CONVERTERS`` converter, which Robot builds anew for every
+    keyword call of the library (about 0.1 ms each)."""
+    if unknown:
+        _reject(method, unknown)
+    if value is None:
+        return None
+    for name in (value, value.lower()):
+        if name in AssertionOperator.__members__:
+            return AssertionOperator[name]
+    if _looks_named(value):
+        _reject(method, (value,))
     operators = ", ".join(dict.fromkeys(member.value for member in AssertionOperator))
-    raise ValueError(f"{value!r} is not an assertion operator; they are {operators}") from None
+    raise ValueError(f"{quote(value)} is not an assertion operator; they are {operators}")
 
 
 class SocketLibrary:
@@ -195,11 +199,21 @@ class SocketLibrary:
     | Receive Until | \\r\\n | contains | OK |
     | ${count} = | Receive Line | matches | COUNT (\\d+) |
     | Get Server Output | not contains | Traceback |
-    The operators (``==``, ``!=``, ``contains``, ``not contains``, ``^=``, ``$=``,
-    ``matches``, ``validate``, ``then`` and the rest) are those of
-    robotframework-assertion-engine; see `AssertionOperator`. A failure shows the
-    value with whitespace visible, for example ``Received line 'VALUE x ' should be
-    'VALUE x'``.
+    The operators are those of robotframework-assertion-engine, which the Browser
+    library uses too:
+    | = Operator = | = Also written = | = Passes when the value ... = |
+    | ``==`` | ``equal``, ``should be`` | equals the expected value |
+    | ``!=`` | ``inequal``, ``should not be`` | differs from it |
+    | ``*=`` | ``contains`` | contains it |
+    | | ``not contains`` | does not contain it |
+    | ``^=`` | ``starts``, ``should start with`` | starts with it |
+    | ``$=`` | ``ends``, ``should end with`` | ends with it |
+    | ``matches`` | | has a match of the regular expression; returns the groups if it has any |
+    | ``validate`` | | makes the Python expression true, with the value as ``value`` |
+    | ``then`` | ``evaluate`` | (no check) returns the expression's result instead |
+    | ``<``, ``>``, ``<=``, ``>=`` | ``less than``, ``greater than`` | compares as strings |
+    A failure shows the value with whitespace visible, for example ``Received line
+    'VALUE x ' should be 'VALUE x'``.
 
     A getter checks what it received once, and has consumed it either way. To wait
     until the right reply arrives, failing early on a wrong one, use the checks:
@@ -274,7 +288,6 @@ class SocketLibrary:
     ROBOT_LIBRARY_SCOPE = "SUITE"
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
-    ROBOT_LIBRARY_CONVERTERS: ClassVar = {AssertionOperator: _operator}
 
     def __init__(
         self,
@@ -614,7 +627,7 @@ class SocketLibrary:
     @keyword(tags=[RECEIVE])
     def receive(
         self,
-        assertion_operator: AssertionOperator = None,
+        assertion_operator: str | None = None,
         assertion_expected: Any = None,
         *unknown: str,
         timeout: timedelta | None = None,
@@ -631,19 +644,16 @@ class SocketLibrary:
         | ${data} = | Receive | timeout=500 ms | as_bytes=True |
         | Receive | == | X | timeout=1s |
         """
-        if unknown:
-            _reject(self.receive, unknown)
+        operator = _operator(self.receive, assertion_operator, unknown)
         connection = self._current()
         value = self._receive(connection, AnyData(), timeout, as_bytes)
-        return self._verify(
-            "Received", value, assertion_operator, assertion_expected, connection.encoding
-        )
+        return self._verify("Received", value, operator, assertion_expected, connection.encoding)
 
     @keyword(tags=[RECEIVE])
     def receive_until(
         self,
         marker: str,
-        assertion_operator: AssertionOperator = None,
+        assertion_operator: str | None = None,
         assertion_expected: Any = None,
         *unknown: str,
         timeout: timedelta | None = None,
@@ -659,14 +669,11 @@ class SocketLibrary:
 
         See also `Receive Line`, `Receive Until Regexp` and `Reply Should Contain`.
         """
-        if unknown:
-            _reject(self.receive_until, unknown)
+        operator = _operator(self.receive_until, assertion_operator, unknown)
         connection = self._stream()
         until = UpTo(_encode(marker, connection.encoding), marker)
         value = self._receive(connection, until, timeout, as_bytes)
-        return self._verify(
-            "Received", value, assertion_operator, assertion_expected, connection.encoding
-        )
+        return self._verify("Received", value, operator, assertion_expected, connection.encoding)
 
     @keyword(tags=[RECEIVE])
     def receive_until_regexp(
@@ -695,7 +702,7 @@ class SocketLibrary:
     @keyword(tags=[RECEIVE])
     def receive_line(
         self,
-        assertion_operator: AssertionOperator = None,
+        assertion_operator: str | None = None,
         assertion_expected: Any = None,
         *unknown: str,
         timeout: timedelta | None = None,
@@ -715,23 +722,23 @@ class SocketLibrary:
 
         See also `Send Line` and `Receive Until`.
         """
-        if unknown:
-            _reject(self.receive_line, unknown)
+        operator = _operator(self.receive_line, assertion_operator, unknown)
         connection = self._stream()
         ending = connection.newline if newline is None else _checked_newline(newline)
-        line = self._receive(connection, Line(_encode(ending, "ascii"), ending), timeout, as_bytes)
+        line_end = Line(_encode(ending, connection.encoding), ending)
+        line = self._receive(connection, line_end, timeout, as_bytes)
         line = line[: -len(ending)]
         if ending == "\n" and line[-1:] in ("\r", b"\r"):
             line = line[:-1]
         return self._verify(
-            "Received line", line, assertion_operator, assertion_expected, connection.encoding
+            "Received line", line, operator, assertion_expected, connection.encoding
         )
 
     @keyword(tags=[RECEIVE])
     def receive_exactly(
         self,
         count: int,
-        assertion_operator: AssertionOperator = None,
+        assertion_operator: str | None = None,
         assertion_expected: Any = None,
         *unknown: str,
         timeout: timedelta | None = None,
@@ -743,13 +750,10 @@ class SocketLibrary:
         | ${raw} = | Receive Exactly | 4 | as_bytes=True |
         | Receive Exactly | 4 | == | ff 00 41 42 | as_bytes=True |
         """
-        if unknown:
-            _reject(self.receive_exactly, unknown)
+        operator = _operator(self.receive_exactly, assertion_operator, unknown)
         connection = self._stream()
         value = self._receive(connection, Count(count), timeout, as_bytes)
-        return self._verify(
-            "Received", value, assertion_operator, assertion_expected, connection.encoding
-        )
+        return self._verify("Received", value, operator, assertion_expected, connection.encoding)
 
     def _receive(
         self,
@@ -782,8 +786,6 @@ class SocketLibrary:
             if expected is not None:
                 raise ValueError(f"{quote(str(expected))} needs an assertion operator before it")
             return value
-        if isinstance(operator, str):  # called from Python rather than by Robot
-            operator = _operator(operator)
         if isinstance(value, bytes) and isinstance(expected, str) and operator not in _EVALUATE:
             expected = parse_hex(expected)
         shown_value = described(value, encoding) if isinstance(value, bytes) else quote(value)
@@ -1133,7 +1135,7 @@ class SocketLibrary:
     @keyword(tags=[SERVER])
     def get_server_output(
         self,
-        assertion_operator: AssertionOperator = None,
+        assertion_operator: str | None = None,
         assertion_expected: Any = None,
         *unknown: str,
         alias: str | None = None,
@@ -1148,12 +1150,9 @@ class SocketLibrary:
         | Get Server Output | contains | LISTENING |
         | Get Server Output | not contains | Traceback | alias=echo | lines=100 |
         """
-        if unknown:
-            _reject(self.get_server_output, unknown)
+        operator = _operator(self.get_server_output, assertion_operator, unknown)
         output = self._server(alias).output_tail(max_lines=lines)
-        return self._verify(
-            "Server output", output, assertion_operator, assertion_expected, "UTF-8"
-        )
+        return self._verify("Server output", output, operator, assertion_expected, "UTF-8")
 
     def _server(self, alias: str | None) -> ManagedProcess:
         try:
@@ -1260,23 +1259,11 @@ def _looks_named(item: object) -> bool:
     return isinstance(item, str) and item.split("=", 1)[0].isidentifier() and "=" in item
 
 
-def _option_text(item: str, options: list[str] | None = None) -> str:
+def _option_text(item: str, options: list[str]) -> str:
     """``'timout' (did you mean 'timeout'?)`` for the ``name=value`` ``item``."""
     name = item.split("=", 1)[0]
-    if options is None:
-        options = sorted(_all_options())
     close = difflib.get_close_matches(name, options, n=1)
     return quote(name) + (f" (did you mean {quote(close[0])}?)" if close else "")
-
-
-def _all_options() -> set[str]:
-    """Every keyword's named options, for a typo found before the keyword is known."""
-    return {
-        parameter.name
-        for _, method in inspect.getmembers(SocketLibrary, inspect.isfunction)
-        for parameter in inspect.signature(method).parameters.values()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
 
 
 def _not_found(kind: str, name: object, names: list[str], state: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -45,9 +44,8 @@ EXPECTED = {
         "graded",
         6,
         2,
-        # then "after 1ms" or "at once": how long the wrong reply took to arrive
         "1 With A Newline Is Sent Away: Expected 'please go out!' "
-        "but received 'welcome to server!' (18 bytes) ",
+        "but received 'welcome to server!' (18 bytes) at once",
     ),
     "erin_no_timeout": (
         "graded",
@@ -142,14 +140,10 @@ def test_grading_the_sample_class(tmp_path, monkeypatch):
         "1 With A Newline Is Sent Away",
         "1 With A Leading Space Is Sent Away",
     ]
-    assert re.fullmatch(
-        re.escape(
-            "A new client sends '1\\n', gets exactly 'please go out!', and then the server "
-            "closes the connection promptly.\n\nExpected 'please go out!' but received "
-            "'welcome to server!' (18 bytes) "
-        )
-        + r"(at once|after \d+m?s)",
-        failing[0]["output"],
+    assert failing[0]["output"] == (
+        "A new client sends '1\\n', gets exactly 'please go out!', and then the server "
+        "closes the connection promptly.\n\nExpected 'please go out!' but received "
+        "'welcome to server!' (18 bytes) at once"
     ), "the template's arguments are filled in, whitespace visible"
     gina = json.loads((out / "gina_syntax_error" / "results.json").read_text())
     assert gina["output"].startswith("Your server did not start: exited with code 1")

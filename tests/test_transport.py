@@ -201,22 +201,12 @@ def test_datagram_refused_is_a_failed_outcome():
         (
             Exactly(b"Echo=>hello", "UTF-8"),
             Outcome(Kind.DIFFERS, b"Echo=>hellO", 0.012, 10),
-            "Expected 'Echo=>hello' but received 'Echo=>hellO' (11 bytes) after 12ms",
-        ),
-        (
-            Exactly(b"Echo=>hello", "UTF-8"),
-            Outcome(Kind.DIFFERS, b"Echo=>hellO", 0.002, 10, at_once=True),
-            "Expected 'Echo=>hello' but received 'Echo=>hellO' (11 bytes) at once",
-        ),
-        (
-            Exactly(b"Echo=>hello", "UTF-8"),
-            Outcome(Kind.DIFFERS, b"Echo=>hellO", 0.0001, 10),
             "Expected 'Echo=>hello' but received 'Echo=>hellO' (11 bytes) at once",
         ),
         (
             Exactly(b"a" * 50, "UTF-8"),
             Outcome(Kind.DIFFERS, b"a" * 45 + b"b", 0.001, 2),
-            f"Expected '{'a' * 50}' but received '{'a' * 45}b' (46 bytes) after 1ms"
+            f"Expected '{'a' * 50}' but received '{'a' * 45}b' (46 bytes) at once"
             "; the first difference is at byte 45",
         ),
         (

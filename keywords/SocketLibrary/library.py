@@ -259,10 +259,10 @@ class SocketLibrary:
     = Failures =
 
     Failure messages name what was expected, what arrived and how long the keyword
-    waited: how long it was allowed to wait when nothing decided it, and how long it
-    took when a difference or a close did (``at once`` when what was already received
-    decided it). For example:
-    | Expected 'HELLO' but received 'HELLO\\n' (6 bytes) after 2ms
+    waited: ``at once`` when a wrong reply decided it (as soon as the wrong byte
+    arrived; the transcript shows when that was), how long it was allowed to wait when
+    nothing came, and how long it took when the peer closed. For example:
+    | Expected 'HELLO' but received 'HELLO\\n' (6 bytes) at once
     | Expected 'HELLO' but received nothing within 5s
     | Expected a line ending in '\\n' but received no complete line within 300ms
     | Expected 'bye' but received nothing before the peer closed the connection (after 8ms)

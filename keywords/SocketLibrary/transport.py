@@ -68,8 +68,7 @@ class Outcome:
     consumed (the datagram that differs, the bytes before a close, the full buffer).
     ``waited`` is how long the wait took, ``timeout`` how long it was allowed to take.
     ``late`` says that what ended the wait was seen only after the deadline (the process
-    got no CPU in time), so it may have happened after the deadline too. ``at_once`` says
-    that the wait was decided before it received anything (by what was already buffered).
+    got no CPU in time), so it may have happened after the deadline too.
     """
 
     kind: Kind
@@ -78,7 +77,6 @@ class Outcome:
     timeout: float
     reason: str = ""
     late: bool = False
-    at_once: bool = False
 
 
 def describe_peer(family: int, address: object) -> str:
@@ -217,7 +215,6 @@ class StreamConnection(Connection):
         buffer = self._buffer
         reason = ""
         late = False
-        received = False
         while True:
             count = matcher.scan(buffer)
             if count is not None:
@@ -230,15 +227,13 @@ class StreamConnection(Connection):
                 kind = Kind.BUFFER_FULL
                 break
             ended = self._receive_once(deadline - time.monotonic())
-            received = True
             if ended:
                 kind, late = ended, False
                 reason = self._error if ended is Kind.FAILED else ""
                 break
             late = time.monotonic() > deadline
         data = bytes(buffer[:count]) if kind is Kind.MATCHED else bytes(buffer)
-        waited = time.monotonic() - started
-        return Outcome(kind, data, waited, timeout, reason, late, at_once=not received)
+        return Outcome(kind, data, time.monotonic() - started, timeout, reason, late)
 
     def consume(self, outcome: Outcome) -> None:
         del self._buffer[: len(outcome.data)]
@@ -312,7 +307,6 @@ class DatagramConnection(Connection):
         if self.closed:
             return Outcome(Kind.FAILED, b"", 0.0, timeout, self._closed_text())
         late = False
-        at_once = bool(self._pending)
         if not self._pending:
             self.sock.settimeout(max(timeout, 0.0))
             try:
@@ -327,8 +321,7 @@ class DatagramConnection(Connection):
             late = time.monotonic() > started + timeout
         datagram = self._pending[0]
         kind = Kind.MATCHED if matcher.whole(datagram) else Kind.DIFFERS
-        waited = time.monotonic() - started
-        return Outcome(kind, datagram, waited, timeout, late=late, at_once=at_once)
+        return Outcome(kind, datagram, time.monotonic() - started, timeout, late=late)
 
     def consume(self, outcome: Outcome) -> None:
         self._pending.popleft()

@@ -1,19 +1,20 @@
 """Cost of one checked round trip inside Robot Framework, with output.xml and log.html on.
 
-Four ways to do the same request and check, each run as a plain ``robot`` suite:
+Five ways to do the same request and check, each run as a plain ``robot`` suite:
   (a) raw   - a Python loop over a socket inside one keyword: the floor;
   (b) noop  - two calls of a no-op keyword from a trivial library: RF's own floor;
   (c) kit   - SocketLibrary ``Send`` + ``Reply Should Be``;
-  (d) telnet- the Telnet library: ``Write Bare`` + ``Read Until`` + ``Should Be Equal``.
+  (d) telnet- the Telnet library: ``Write Bare`` + ``Read Until`` + ``Should Be Equal``;
+  (e) exchange - SocketLibrary ``Exchange``: the same send and check in one call.
 The cost per iteration is (time of 3N iterations - time of N) / 2N, so start-up cancels.
 (c) ends with ``Close All Connections`` in its teardown, as suites do, so the test's
 sequence chart is drawn too.
 
-A fifth variant, (e) tests, measures what the transcript costs per test rather than per
+A sixth variant, (f) tests, measures what the transcript costs per test rather than per
 round trip: each iteration is a test of its own that opens a connection, does one checked
 round trip and closes it in its teardown (its lines, and its chart). It is not run
-unless named: ``--only tests`` (with ``--iterations 300``, say). Nor is (f) message, a
-no-op beside a no-op that logs one line: (f) - (b) is what one message in log.html costs,
+unless named: ``--only tests`` (with ``--iterations 300``, say). Nor is (g) message, a
+no-op beside a no-op that logs one line: (g) - (b) is what one message in log.html costs,
 the price of each keyword writing its own transcript lines.
 Each measurement is repeated; medians and ratios are printed, of the wall time and of the
 CPU time the robot process used (steadier on a shared, loaded machine).
@@ -71,6 +72,12 @@ Kit
     END
     [Teardown]    Close All Connections
 
+Exchange
+    Open TCP Connection    ${{HOST}}    ${{PORT}}
+    FOR    ${{i}}    IN RANGE    ${{N}}
+        Exchange    ping\\n    Echo=>ping\\n
+    END
+
 Telnet
     Telnet.Open Connection    ${{HOST}}    port=${{PORT}}    timeout=5s
     FOR    ${{i}}    IN RANGE    ${{N}}
@@ -99,10 +106,11 @@ VARIANTS = {
     "noop": "(b) two no-op keywords",
     "kit": "(c) Send + Reply Should Be",
     "telnet": "(d) Telnet Write/Read/Equal",
-    "tests": "(e) a test: open, round trip, close",
-    "message": "(f) no-op + no-op logging a line",
+    "exchange": "(e) Exchange",
+    "tests": "(f) a test: open, round trip, close",
+    "message": "(g) no-op + no-op logging a line",
 }
-DEFAULT_VARIANTS = ["raw", "noop", "kit", "telnet"]
+DEFAULT_VARIANTS = ["raw", "noop", "kit", "telnet", "exchange"]
 
 
 def run(
@@ -172,7 +180,9 @@ def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
             print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}")
         if {"message", "noop"} <= median.keys():
             cost = (median["message"] - median["noop"]) * 1e6
-            print(f"  (f)-(b) one log message   {cost:.0f} us")
+            print(f"  (g)-(b) one log message   {cost:.0f} us")
+        if {"exchange", "telnet"} <= median.keys():
+            print(f"  (e)/(d) Exchange vs Telnet {median['exchange'] / median['telnet']:.2f}")
 
 
 def compare(kits: list[str], samples: dict[str, dict[str, list[tuple[float, float]]]]) -> None:

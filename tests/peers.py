@@ -88,3 +88,24 @@ def echoes_in_single_bytes(sock: socket.socket) -> None:
         for byte in b"Echo=>" + chunk:
             sock.sendall(bytes([byte]))
             pause(0.002)
+
+
+def key_value_store(sock: socket.socket) -> None:
+    """A line protocol with CRLF lines, as in the README: SET k v, GET k, STATS."""
+    store: dict[str, str] = {}
+    buffer = b""
+    while chunk := sock.recv(65536):
+        buffer += chunk
+        while b"\r\n" in buffer:
+            line, buffer = buffer.split(b"\r\n", 1)
+            command, *args = line.decode().split(" ")
+            if command == "SET" and len(args) == 2:
+                store[args[0]] = args[1]
+                reply = "OK"
+            elif command == "GET" and args and args[0] in store:
+                reply = f"VALUE {store[args[0]]}"
+            elif command == "STATS":
+                reply = f"keys={len(store)} total={sum(map(len, store.values()))}"
+            else:
+                reply = "ERROR"
+            sock.sendall(reply.encode() + b"\r\n")

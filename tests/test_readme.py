@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests import peers
 from tests.helpers import ROOT, run_robot
 
 # Starts processes: left out of the quick loop, pytest -m "not slow".
@@ -19,13 +20,23 @@ def fenced(language: str) -> list[str]:
 
 
 def test_the_example_suite_runs(tmp_path):
-    (example,) = fenced("robotframework")
+    example, _line_protocol = fenced("robotframework")
     (tmp_path / "my_tests").mkdir()
     (tmp_path / "my_tests" / "echo.robot").write_text(example)
     result = run_robot(tmp_path / "my_tests", tmp_path / "out", cwd=tmp_path, timeout=60)
     assert [(test.name, test.status) for test in result.suite.all_tests] == [
         ("Echo Answers Every Message", "PASS"),
         ("Two Clients Are Served Side By Side", "PASS"),
+    ]
+
+
+def test_the_line_protocol_example_runs(tmp_path):
+    _echo, example = fenced("robotframework")
+    (tmp_path / "kv.robot").write_text(example)
+    with peers.peer(peers.key_value_store) as (_host, port):
+        result = run_robot(tmp_path / "kv.robot", tmp_path / "out", {"PORT": str(port)})
+    assert [(test.name, test.status, test.message) for test in result.suite.all_tests] == [
+        ("A Stored Value Is Read Back", "PASS", "")
     ]
 
 

@@ -12,7 +12,17 @@ from contextlib import contextmanager
 import pytest
 
 from SocketLibrary.display import failure
-from SocketLibrary.expectations import AnyData, Exactly, NoData, Pattern, PeerClose, StaysOpen
+from SocketLibrary.expectations import (
+    AnyData,
+    Contains,
+    Exactly,
+    Line,
+    NoData,
+    Pattern,
+    PeerClose,
+    Search,
+    StaysOpen,
+)
 from SocketLibrary.transport import (
     DatagramConnection,
     Kind,
@@ -190,13 +200,13 @@ def test_datagram_refused_is_a_failed_outcome():
     [
         (
             Exactly(b"Echo=>hello", "UTF-8"),
-            Outcome(Kind.DIFFERS, b"Echo=>hellO", 0.001, 10),
-            "Expected 'Echo=>hello' but received 'Echo=>hellO' (11 bytes) within 10s",
+            Outcome(Kind.DIFFERS, b"Echo=>hellO", 0.012, 10),
+            "Expected 'Echo=>hello' but received 'Echo=>hellO' (11 bytes) at once",
         ),
         (
             Exactly(b"a" * 50, "UTF-8"),
             Outcome(Kind.DIFFERS, b"a" * 45 + b"b", 0.001, 2),
-            f"Expected '{'a' * 50}' but received '{'a' * 45}b' (46 bytes) within 2s"
+            f"Expected '{'a' * 50}' but received '{'a' * 45}b' (46 bytes) at once"
             "; the first difference is at byte 45",
         ),
         (
@@ -229,13 +239,35 @@ def test_datagram_refused_is_a_failed_outcome():
         (
             NoData(),
             Outcome(Kind.DIFFERS, b"", 0, 1),
-            "Expected no reply but received an empty datagram within 1s",
+            "Expected no reply but received an empty datagram at once",
         ),
         (
             PeerClose(),
             Outcome(Kind.TIMED_OUT, b"", 0.3, 0.3),
             "Expected the peer to close the connection but received nothing within 300ms; "
             "it is still open",
+        ),
+        (
+            Line(b"\n", "\n"),
+            Outcome(Kind.TIMED_OUT, b"", 0.3, 0.3),
+            "Expected a line ending in '\\n' but received no complete line within 300ms",
+        ),
+        (
+            Line(b"\r\n", "\r\n"),
+            Outcome(Kind.TIMED_OUT, b"VALUE 1\n", 0.3, 0.3),
+            "Expected a line ending in '\\r\\n' but received 'VALUE 1\\n' (8 bytes), "
+            "no complete line, within 300ms",
+        ),
+        (
+            Contains(b"OK", "OK"),
+            Outcome(Kind.TIMED_OUT, b"ERR", 1, 1),
+            "Expected a reply containing 'OK' but received 'ERR' (3 bytes) within 1s",
+        ),
+        (
+            Search(r"VALUE \d+", "UTF-8"),
+            Outcome(Kind.CLOSED, b"NOT FOUND", 0.004, 1),
+            "Expected a reply containing a match for 'VALUE \\\\d+' but received "
+            "'NOT FOUND' (9 bytes) before the peer closed the connection (after 4ms)",
         ),
     ],
 )

@@ -31,6 +31,10 @@ class Expectation:
         """``Expected …``: the start of the failure message."""
         raise NotImplementedError
 
+    def timed_out(self, received: str, limit: str) -> str:
+        """The failure message's end when the wait timed out, given what was received."""
+        return f"but received {received} within {limit}"
+
     def hint(self, outcome: Outcome) -> str:
         """What the failure message about ``outcome`` should add, if anything."""
         return ""
@@ -106,6 +110,33 @@ class UpTo(Expectation):
         return f"Expected {quote(self.text)}"
 
 
+class Line(UpTo):
+    """One line: everything up to and including the newline."""
+
+    __slots__ = ()
+
+    def expected(self) -> str:
+        return f"Expected a line ending in {quote(self.text)}"
+
+    def timed_out(self, received: str, limit: str) -> str:
+        if received == "nothing":
+            return f"but received no complete line within {limit}"
+        return f"but received {received}, no complete line, within {limit}"
+
+
+class Contains(UpTo):
+    """A reply containing the marker: on a stream everything up to and including it, on
+    datagrams the next one, which must contain it."""
+
+    __slots__ = ()
+
+    def whole(self, datagram: bytes) -> bool:
+        return self.marker in datagram
+
+    def expected(self) -> str:
+        return f"Expected a reply containing {quote(self.text)}"
+
+
 class Count(Expectation):
     """Exactly ``count`` bytes, whatever they are."""
 
@@ -154,6 +185,28 @@ class Pattern(Expectation):
 
     def expected(self) -> str:
         return f"Expected a reply matching {quote(self.regexp)}"
+
+
+class Search(Pattern):
+    """Text up to and including the first match of a regular expression anywhere in it
+    (a datagram: one that contains a match)."""
+
+    __slots__ = ()
+
+    def scan(self, buffer: bytes | bytearray) -> int | None:
+        text = self._text(buffer)
+        self.found = self.pattern.search(text)
+        if not self.found:
+            return None
+        matched = text[: self.found.end()]
+        return len(matched.encode(self.encoding, errors="surrogateescape"))
+
+    def whole(self, datagram: bytes) -> bool:
+        self.found = self.pattern.search(self._text(datagram))
+        return self.found is not None
+
+    def expected(self) -> str:
+        return f"Expected a reply containing a match for {quote(self.regexp)}"
 
 
 class NoData(Expectation):

@@ -119,11 +119,13 @@ class Connection:
         observer: TrafficObserver | None = None,
         label: str = "",
         opened_at: float | None = None,
+        newline: str = "\n",
     ) -> None:
         self.sock = sock
         self.peer = peer
         self.encoding = encoding
         self.timeout = timeout
+        self.newline = newline  # what Send Line adds and Receive Line reads up to
         self.label = label
         self.opened_at = time.monotonic() if opened_at is None else opened_at
         self.closed = False

@@ -224,7 +224,8 @@ def test_an_unknown_option_names_the_keyword_and_the_closest_option(lib):
         lib.open_tcp_connection("127.0.0.1", 9, timout="2s")
     assert str(error.value) == (
         "Open TCP Connection got unknown option 'timout' (did you mean 'timeout'?). Its "
-        "options are named: alias=…, timeout=…, encoding=…, newline=…, connect_timeout=…"
+        "options are named: alias=…, timeout=…, encoding=…, newline=…, connect_timeout=…, "
+        "tls=…, ca_file=…, verify=…, server_hostname=…, client_cert=…, client_key=…"
     )
 
 

@@ -89,7 +89,8 @@ Anything
 FAILS_WITH = {
     "Typo In An Open Option": (
         "Open TCP Connection got unknown option 'timout' (did you mean 'timeout'?). "
-        "Its options are named: alias=…, timeout=…, encoding=…, newline=…, connect_timeout=…"
+        "Its options are named: alias=…, timeout=…, encoding=…, newline=…, connect_timeout=…, "
+        "tls=…, ca_file=…, verify=…, server_hostname=…, client_cert=…, client_key=…"
     ),
     "Typo After A Unix Socket Path": "Open TCP Connection got unknown option 'timout'",
     "Typo In A Check Option": (

@@ -368,6 +368,8 @@ class SocketLibrary:
           of the library's (see `Importing`).
         - ``connect_timeout``: bounds the connect itself, and the TLS handshake;
           defaults to ``timeout``.
+        - ``tls``, ``ca_file``, ``verify``, ``server_hostname``, ``client_cert`` and
+          ``client_key``: TLS, below.
 
         Fails with ``Connection refused by host:port`` when nobody listens.
 
@@ -425,7 +427,7 @@ class SocketLibrary:
 
         `Send` then sends one datagram to that address, and the receive keywords take
         one datagram each, only from that address. The named options are those of
-        `Open TCP Connection`, without ``connect_timeout``.
+        `Open TCP Connection`, without ``connect_timeout`` and TLS.
 
         | Open UDP Connection | 127.0.0.1 | 12000 | alias=upper |
         | Open UDP Connection | 127.0.0.1 | 8080 | encoding=GBK | timeout=1s |
@@ -1280,46 +1282,6 @@ def _clean_up(
     servers.empty_cache()
 
 
-def _tls_options(
-    tls: bool,
-    ca_file: str | None,
-    verify: bool,
-    server_hostname: str | None,
-    client_cert: str | None,
-    client_key: str | None,
-) -> TlsOptions | None:
-    """The TLS options, or None without ``tls``; TLS options without it are an error, not
-    a plain connection."""
-    given = {
-        "ca_file": ca_file,
-        "verify": None if verify else False,
-        "server_hostname": server_hostname,
-        "client_cert": client_cert,
-        "client_key": client_key,
-    }
-    if not tls:
-        named = [name for name, value in given.items() if value is not None]
-        if named:
-            verb = "needs" if len(named) == 1 else "need"
-            raise ValueError(f"{' and '.join(named)} {verb} tls=True")
-        return None
-    if client_key and not client_cert:
-        raise ValueError("client_key needs client_cert")
-    return TlsOptions(ca_file, verify, server_hostname, client_cert, client_key)
-
-
-class _Attempt:
-    """A connection that failed to open, as the transcript's chart names it."""
-
-    role = "client"
-    local = "-"
-
-    def __init__(self, alias: str | None, host: str, port: int | None) -> None:
-        self.label = alias or "(new)"
-        shown_host = f"[{host}]" if ":" in host and not host.startswith("unix:") else host
-        self.peer = host if port is None else f"{shown_host}:{port}"
-
-
 def _reject(method: Any, extra: tuple = (), named: dict | None = None, name: str = "") -> NoReturn:
     """Fail a keyword called with arguments it does not take: a typo in an option's name
     (which Robot passes on as an extra value) must not pass silently."""
@@ -1372,6 +1334,46 @@ def _checked_newline(value: str) -> str:
     if newline not in NEWLINES.values():
         raise ValueError(f"newline must be LF, CRLF or CR, not {quote(value)}")
     return newline
+
+
+def _tls_options(
+    tls: bool,
+    ca_file: str | None,
+    verify: bool,
+    server_hostname: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+) -> TlsOptions | None:
+    """The TLS options, or None without ``tls``; TLS options without it are an error, not
+    a plain connection."""
+    given = {
+        "ca_file": ca_file,
+        "verify": None if verify else False,
+        "server_hostname": server_hostname,
+        "client_cert": client_cert,
+        "client_key": client_key,
+    }
+    if not tls:
+        named = [name for name, value in given.items() if value is not None]
+        if named:
+            verb = "needs" if len(named) == 1 else "need"
+            raise ValueError(f"{' and '.join(named)} {verb} tls=True")
+        return None
+    if client_key and not client_cert:
+        raise ValueError("client_key needs client_cert")
+    return TlsOptions(ca_file, verify, server_hostname, client_cert, client_key)
+
+
+class _Attempt:
+    """A connection that failed to open, as the transcript's chart names it."""
+
+    role = "client"
+    local = "-"
+
+    def __init__(self, alias: str | None, host: str, port: int | None) -> None:
+        self.label = alias or "(new)"
+        shown_host = f"[{host}]" if ":" in host and not host.startswith("unix:") else host
+        self.peer = host if port is None else f"{shown_host}:{port}"
 
 
 def _run_context() -> tuple[Path, str] | None:

@@ -32,6 +32,7 @@ from .expectations import (
     UpTo,
 )
 from .handoff import launcher_from
+from .listening import ListeningKeywords
 from .processes import (
     ManagedProcess,
     ProcessError,
@@ -59,7 +60,7 @@ class SocketFailure(AssertionError):
     ROBOT_SUPPRESS_NAME = True
 
 
-class SocketLibrary:
+class SocketLibrary(ListeningKeywords):
     """Keywords for checking TCP and UDP conversations, byte-exact and bounded in time.
 
     SocketLibrary opens client connections to a server, sends text or bytes, and checks
@@ -358,6 +359,7 @@ class SocketLibrary:
             if not connection.closed:
                 self._transcript.add(connection.label, connection.age, "closed")
         self._connections.close_all()
+        self._close_listeners()
         self._transcript.flush()
 
     def set_connection_timeout(self, timeout: timedelta) -> str:

@@ -19,6 +19,7 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import ConnectionCache
 
 from . import __version__
+from .clients import ClientKeywords
 from .display import described, failure, parse_hex, quote, seconds_text, to_seconds
 from .expectations import (
     AnyData,
@@ -60,7 +61,7 @@ class SocketFailure(AssertionError):
     ROBOT_SUPPRESS_NAME = True
 
 
-class SocketLibrary(ListeningKeywords):
+class SocketLibrary(ListeningKeywords, ClientKeywords):
     """Keywords for checking TCP and UDP conversations, byte-exact and bounded in time.
 
     SocketLibrary opens client connections to a server, sends text or bytes, and checks

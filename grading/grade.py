@@ -1,10 +1,12 @@
 """Grade many submissions: each one is a ``robot`` run of the named suite against it.
 
 Two trust domains (see the README's "Security model"). The judge, ``robot`` with the
-keyword library, runs in a network and PID namespace of its own for each submission, so
-every submission has its own loopback and can listen on the same port. The student's
-server runs below it in a bubblewrap sandbox (``launcher.py``), which shares only that
-loopback with the judge, under limits that bind the whole submission (``cgroups.py``).
+keyword library, runs in ``judge.py``: one per batch, in a PID namespace of its own, which
+starts Robot Framework once and forks each submission's ``robot`` from itself, in a
+network namespace of the submission's own, so every submission has its own loopback and
+can listen on the same port. The student's server runs below it in a bubblewrap sandbox
+(``launcher.py``), which shares only that loopback with the judge, under limits that bind
+the whole submission (``cgroups.py``).
 With ``--isolation none`` nothing is isolated: submissions are trusted, and those that
 share a port are graded one after another.
 """
@@ -12,6 +14,7 @@ share a port are graded one after another.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import signal
@@ -20,42 +23,49 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from SocketLibrary.facts import FACTS_FILE, FactsError, read_facts
 from SocketLibrary.handoff import launcher_environment
-from SocketLibrary.processes import ManagedProcess
+from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token, wait_for_exit
 
 from .isolation import WORKDIR, Isolation, judge_namespaces
+from .platforms import RESULTS_FILE, write_results
 from .report import (
-    VERDICT_FILES,
+    ERROR,
+    GRADED,
+    INTERRUPTED,
+    VERDICT_FILE,
     Verdict,
     combined_report,
-    read_facts,
+    read_runs,
     read_verdict,
-    suite_requirements,
     visible,
     write_summary,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGE = ROOT / "grading" / "judge.py"
-TIMED_OUT = 124
+SUITES = ROOT / "suites"
+LISTENER = "grading.listener.Requirements"
+TIMED_OUT = 124  # judge.py's code at the time limit
+LOST = -1  # the judge went away with the job
 # Time for robot to write its results after the time limit, and for the backstop after.
 GRACE_SECONDS = 15
 # Python runs signal handlers in the main thread only, when it runs bytecode; a bounded
 # wait for results lets Ctrl-C in even when the kernel hands the signal to a worker.
 SIGNAL_CHECK_SECONDS = 0.2
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-INTERRUPTED = "interrupted"
 
 
 @dataclass
 class Settings:
-    suite: str
+    suite: Path  # a .robot file or a folder of them
     port: int
     command: str
     outputdir: Path
@@ -66,13 +76,31 @@ class Settings:
     variables: list[str] = field(default_factory=list)
 
     @property
-    def suite_file(self) -> Path:
-        return ROOT / "suites" / f"{self.suite}.robot"
+    def suite_name(self) -> str:
+        return self.suite.stem if self.suite.is_file() else self.suite.name
+
+
+def bundled_suites() -> list[str]:
+    return sorted(path.stem for path in SUITES.glob("*.robot"))
+
+
+def resolve_suite(value: str) -> Path:
+    """A bundled suite by name (``echo``), or a ``.robot`` file or a folder of suites."""
+    if value in bundled_suites():
+        return SUITES / f"{value}.robot"
+    path = Path(value).expanduser()
+    if path.is_dir() or (path.is_file() and path.suffix == ".robot"):
+        return path.resolve()
+    raise ValueError(
+        f"--suite {value}: neither a bundled suite ({', '.join(bundled_suites())}) "
+        f"nor a .robot file or a folder of suites"
+    )
 
 
 def default_jobs() -> int:
-    """Suites mostly wait on sockets, so a few runs per core keep the cores busy."""
-    return 8 * (os.cpu_count() or 1)
+    """Suites mostly wait on sockets, and a job forked from the judge costs about 0.4 s of
+    CPU in a run of 7 s or more (6% of a core): 16 runs per core keep the cores busy."""
+    return 16 * (os.cpu_count() or 1)
 
 
 def shard(submissions: list[Path], spec: str | None) -> list[Path]:
@@ -92,16 +120,101 @@ def server_command(settings: Settings, directory: Path, isolation: Isolation) ->
     return settings.command.replace("{dir}", shlex.quote(where))
 
 
-class Batch:
-    """The jobs in flight, so that an interrupted batch can stop them all at once."""
+class JudgeLost(Exception):
+    """The judge did not answer in time, or has gone: its jobs are lost with it."""
 
-    def __init__(self) -> None:
+
+class Judge:
+    """The judge process (``judge.py``) that runs a batch's jobs side by side.
+
+    Robot Framework starts once per batch, not once per submission: the judge imports it
+    and forks every job from itself. Every process a job starts carries the job's token,
+    and the judge's, so that what a job leaves is swept after it, and what the judge
+    leaves, after it. One thread reads the judge's answers and hands each to the job that
+    waits for it."""
+
+    def __init__(self, command: list[str], environment: dict[str, str]) -> None:
+        self.token = uuid.uuid4().hex
+        inherited = environment.get(TOKEN_VARIABLE, "")
+        self.tokens = f"{inherited} {self.token}".strip()
+        self.popen = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**environment, TOKEN_VARIABLE: self.tokens},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._waiting: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_answers, daemon=True)
+        self._reader.start()
+
+    def _read_answers(self) -> None:
+        for line in self.popen.stdout:
+            answer = json.loads(line)
+            with self._lock:
+                future = self._waiting.pop(answer["id"], None)
+            if future:
+                future.set_result(int(answer["code"]))
+        with self._lock:  # the judge has gone: so have the jobs it ran
+            lost, self._waiting = list(self._waiting.values()), {}
+        for future in lost:
+            future.set_exception(JudgeLost("the judge has gone"))
+
+    def run(self, job: dict, timeout: float) -> int:
+        """Hand the judge a job and wait for robot's exit code."""
+        future: Future = Future()
+        job = {**job, "id": uuid.uuid4().hex}
+        with self._lock:
+            self._waiting[job["id"]] = future
+            try:
+                self.popen.stdin.write(json.dumps(job).encode() + b"\n")
+                self.popen.stdin.flush()
+            except OSError:
+                del self._waiting[job["id"]]
+                raise JudgeLost("the judge has gone") from None
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            raise JudgeLost(f"no answer within {timeout:g}s") from None
+
+    def stop(self, grace: float) -> None:
+        """End the judge (and so its PID namespace) and whatever carries its token."""
+        with contextlib.suppress(OSError):
+            self.popen.stdin.close()  # the judge ends once its last job has
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        sweep(self.token)
+        self.popen.wait()
+        self._reader.join(5)
+
+
+def sweep(token: str) -> None:
+    """Kill every process that carries ``token``, wherever it moved."""
+    for _ in range(100):  # a forking process can add members while we kill
+        pids = set(processes_with_token(token))
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for_exit(pids, 1.0)
+
+
+class Batch:
+    """The judge at work, so that an interrupted batch can stop it at once."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command  # that starts a judge
         self.interrupted = threading.Event()
         # Set by a signal handler, so a plain flag: a handler that takes a lock can
         # deadlock with the code it interrupted, and a raised KeyboardInterrupt can leave
         # a future's lock held.
         self.stop_requested = False
-        self._running: set[ManagedProcess] = set()
+        self._judge: Judge | None = None
         self._lock = threading.Lock()
 
     def request_stop(self, *_: object) -> None:
@@ -117,29 +230,35 @@ class Batch:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def start(
-        self, command: list[str], output: Path, environment: dict[str, str]
-    ) -> ManagedProcess | None:
-        """Start a job, unless the batch was interrupted."""
+    def judge(self) -> Judge | None:
+        """The batch's judge, started when there is none; None once interrupted."""
         with self._lock:
             if self.interrupted.is_set():
                 return None
-            job = ManagedProcess(command, output, cwd=ROOT, env={**os.environ, **environment})
-            self._running.add(job)
-            return job
+            if self._judge is None:
+                self._judge = Judge(self.command, dict(os.environ))
+            return self._judge
 
-    def finish(self, job: ManagedProcess) -> None:
-        job.stop(grace=2)  # whatever is left, wherever it moved
+    def discard(self, judge: Judge) -> None:
+        """A judge that lost its jobs gets no more: the next job starts a new one."""
         with self._lock:
-            self._running.discard(job)
+            if self._judge is judge:
+                self._judge = None
+        judge.stop(grace=0)
 
     def interrupt(self) -> None:
         """Start no more jobs and kill the running ones."""
         with self._lock:
             self.interrupted.set()
-            running = list(self._running)
-        for job in running:
-            job.stop(grace=0)
+            judge, self._judge = self._judge, None
+        if judge:
+            judge.stop(grace=0)
+
+    def close(self) -> None:
+        with self._lock:
+            judge, self._judge = self._judge, None
+        if judge:
+            judge.stop(grace=5)
 
 
 class Interrupted(Exception):
@@ -154,10 +273,20 @@ def interrupted(directory: Path) -> Verdict:
     return Verdict(directory.name, INTERRUPTED, "not graded: the batch was interrupted")
 
 
+def server_logs(out: Path) -> list[Path]:
+    """The servers' output files that the run's facts name (none if they are unreadable)."""
+    try:
+        servers = read_facts(out / FACTS_FILE)
+    except FactsError:
+        return []
+    return [out / server.log for server in servers if server.log]
+
+
 def clear_earlier_results(out: Path) -> None:
     """Nothing from an earlier run may pass for this run's, should this one be stopped."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (*out.glob("server-*.log"), out / "output.xml", *map(out.joinpath, VERDICT_FILES)):
+    earlier = [*server_logs(out), out / FACTS_FILE, out / "output.xml"]
+    for stale in (*earlier, out / VERDICT_FILE, out / RESULTS_FILE):
         stale.unlink(missing_ok=True)
 
 
@@ -171,7 +300,7 @@ def grade_one(directory: Path, settings: Settings, isolation: Isolation, batch: 
         return _grade(directory, settings, isolation, batch, uid)
     except Exception as error:  # the rest of the class is still graded
         traceback.print_exc()
-        verdict = Verdict(directory.name, "error", f"the grader failed ({type(error).__name__})")
+        verdict = Verdict(directory.name, ERROR, f"the grader failed ({type(error).__name__})")
         with contextlib.suppress(OSError):
             verdict.save(settings.outputdir / directory.name)
         return verdict
@@ -185,15 +314,14 @@ def _grade(
     name = directory.name
     out = settings.outputdir / name
     robot = [
-        sys.executable,
-        "-m",
-        "robot",
         "--name",
         name,
         "--outputdir",
         str(out),
         "--console",
         "dotted",
+        "--listener",
+        LISTENER,
         "--variable",
         f"SERVER_CMD:{server_command(settings, directory, isolation)}",
         "--variable",
@@ -207,55 +335,55 @@ def _grade(
         robot += ["--exclude", tag]
     for variable in settings.variables:
         robot += ["--variable", variable]
-    judge = [
-        sys.executable,
-        str(JUDGE),
-        "--time-limit",
-        str(settings.time_limit),
-        "--grace",
-        str(GRACE_SECONDS),
-    ]
-    if isolation.sandbox:
-        judge = [*judge_namespaces(), *judge, "--loopback"]
+    judge = batch.judge()
+    if judge is None:
+        return interrupted(directory)
     started = time.monotonic()
     cgroup = isolation.cgroup(f"{uid}")
-    environment = launcher_environment(isolation.launcher(directory, uid, cgroup))
+    token = uuid.uuid4().hex
+    environment = {
+        **launcher_environment(isolation.launcher(directory, uid, cgroup)),
+        TOKEN_VARIABLE: f"{judge.tokens} {token}",
+    }
+    job = {
+        "robot": [*robot, str(settings.suite)],
+        "environment": environment,
+        "log": str(out / "grading.log"),
+        "time_limit": settings.time_limit,
+        "grace": GRACE_SECONDS,
+    }
     try:
-        job = batch.start(
-            [*judge, "--", *robot, str(settings.suite_file)], out / "grading.log", environment
-        )
-        if job is None:
-            return interrupted(directory)
-        try:
-            code = job.popen.wait(timeout=settings.time_limit + 2 * GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            code = TIMED_OUT
-        finally:
-            batch.finish(job)
+        code = judge.run(job, timeout=settings.time_limit + 2 * GRACE_SECONDS)
+    except JudgeLost:
+        batch.discard(judge)
+        code = TIMED_OUT if time.monotonic() - started >= settings.time_limit else LOST
     finally:
+        sweep(token)  # whatever the job left, wherever it moved
         events = cgroup.events() if cgroup else {}
         if cgroup:
             cgroup.remove()
     if batch.interrupted.is_set():
         return interrupted(directory)
     notes = limit_notes(events, isolation)
-    flooded = [
-        log.name
-        for log in out.glob("server-*.log")
-        if log.stat().st_size >= isolation.limits.output_mb * 1024 * 1024
-    ]
-    if flooded:
+    limit = isolation.limits.output_mb * 1024 * 1024
+    if any(log.is_file() and log.stat().st_size >= limit for log in server_logs(out)):
         notes.append(f"its output reached the {isolation.limits.output_mb} MB limit and was cut")
     verdict = read_verdict(
         name,
-        out / "output.xml",
-        suite_requirements(settings.suite_file),
+        out,
         timed_out=code == TIMED_OUT,
         time_limit=settings.time_limit,
         seconds=time.monotonic() - started,
         notes=notes,
+        hidden={
+            str(ROOT): "<kit>",
+            str(settings.outputdir): "<output>",
+            sys.prefix: "<python>",
+            str(directory): "<submission>",
+        },
     )
     verdict.save(out)
+    write_results(verdict, out)
     return verdict
 
 
@@ -287,8 +415,8 @@ class Progress:
     def update(self, verdict: Verdict) -> None:
         with self.lock:
             self.done += 1
-            self.failing += verdict.status != "graded" or verdict.count("failed") > 0
-            counts = f"{self.done}/{self.total} graded, {self.failing} with failures"
+            self.failing += verdict.status != GRADED or verdict.count("failed") > 0
+            counts = f"{self.done}/{self.total} finished, {self.failing} with failures"
             if self.live:
                 self.stream.write(f"\r{counts}   ")
                 if self.done == self.total:
@@ -317,7 +445,8 @@ def grade_all(
     progress = Progress(len(submissions))
     for path in submissions:
         clear_earlier_results(settings.outputdir / path.name)
-    batch = Batch()
+    judge = [sys.executable, str(JUDGE)]
+    batch = Batch([*judge_namespaces(), *judge, "--loopback"] if isolation.sandbox else judge)
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = {
         pool.submit(grade_one, path, settings, isolation, batch): path for path in submissions
@@ -333,12 +462,13 @@ def grade_all(
                 batch.interrupt()
         finally:
             pool.shutdown(cancel_futures=True)
+            batch.close()
     verdicts = [
         interrupted(path) if future.cancelled() else future.result()
         for future, path in futures.items()
     ]
     graded = [verdict for verdict in verdicts if verdict.status != INTERRUPTED]
-    title = f"{settings.suite}: {len(verdicts)} submissions"
+    title = f"{settings.suite_name}: {len(verdicts)} submissions"
     write_summary(
         verdicts,
         settings.outputdir,
@@ -347,7 +477,7 @@ def grade_all(
         [isolation.describe()],
     )
     combined_report(
-        [settings.outputdir / v.submission / "output.xml" for v in graded if v.status != "error"],
+        [settings.outputdir / v.submission / "output.xml" for v in graded if v.status != ERROR],
         settings.outputdir,
         title,
     )
@@ -359,14 +489,14 @@ def grade_all(
 def merge(outputs: list[Path], merged: Path) -> list[Verdict]:
     """Combine shard output folders into one summary and one combined report."""
     merged.mkdir(parents=True, exist_ok=True)
-    verdicts, reports, xmls, facts = [], {}, [], []
+    verdicts, reports, xmls, runs = [], {}, [], []
     for out in outputs:
-        facts += [run for run in read_facts(out) if run not in facts]
-        for verdict_file in sorted(out.glob("*/verdict.json")):
+        runs += [run for run in read_runs(out) if run not in runs]
+        for verdict_file in sorted(out.glob(f"*/{VERDICT_FILE}")):
             verdict = Verdict.load(verdict_file.parent)
             if verdict.submission != verdict_file.parent.name:
                 verdict = Verdict(
-                    verdict_file.parent.name, "error", "its verdict.json names another submission"
+                    verdict_file.parent.name, ERROR, "its verdict.json names another submission"
                 )
             if verdict.submission in reports:
                 raise ValueError(f"{verdict.submission} appears in more than one output")
@@ -374,9 +504,9 @@ def merge(outputs: list[Path], merged: Path) -> list[Verdict]:
             reports[verdict.submission] = Path(
                 os.path.relpath(verdict_file.parent / "report.html", merged)
             )
-            if verdict.status != "error":
+            if verdict.status != ERROR:
                 xmls.append(verdict_file.parent / "output.xml")
     title = f"{len(verdicts)} submissions, merged from {len(outputs)} outputs"
-    write_summary(verdicts, merged, reports, title, facts)
+    write_summary(verdicts, merged, reports, title, runs)
     combined_report(xmls, merged, title)
     return verdicts

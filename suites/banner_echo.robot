@@ -14,7 +14,7 @@ Documentation       TCP banner echo server (seed port 8888).
 ...                 What is demanded: the seed program serves every client on its own thread,
 ...                 so serving clients at the same time (tag ``concurrency``) is part of this
 ...                 contract and always checked. Nothing here is tagged ``beyond-seed``.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    banner_echo    tcp
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

@@ -13,7 +13,7 @@ Documentation       TCP echo server (seed port 50007).
 ...                 default so may the server under test. Serving clients at the same time
 ...                 (tag ``beyond-seed``) is checked only with ``--variable BEYOND_SEED:true``.
 ...                 Robustness (tag ``robustness``) is always checked.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    echo    tcp
 Suite Teardown      Stop Target Server
 Test Setup          Skip Beyond-Seed Tests Unless Demanded

@@ -15,7 +15,7 @@ Documentation       TCP timestamp server (seed port 11000).
 ...                 What is demanded: the seed program serves one client at a time, so by
 ...                 default so may the server under test. Serving clients at the same time
 ...                 (tag ``beyond-seed``) is checked only with ``--variable BEYOND_SEED:true``.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    timestamp    tcp    --format    ${TIMESTAMP_FORMAT}
 Suite Teardown      Stop Target Server
 Test Setup          Skip Beyond-Seed Tests Unless Demanded

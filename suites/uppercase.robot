@@ -9,7 +9,7 @@ Documentation       UDP uppercase server (seed port 12000).
 ...                 datagram after datagram, plus robustness (tag ``robustness``). Datagrams
 ...                 from clients in flight at once (tag ``concurrency``) simply queue up, so
 ...                 that loop serves them too. Nothing here is tagged ``beyond-seed``.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    uppercase    udp    --encoding    ${ENCODING}
 Suite Teardown      Stop Target Server
 Test Teardown       Close All Connections

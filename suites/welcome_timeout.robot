@@ -14,7 +14,7 @@ Documentation       TCP welcome server with an idle timeout (seed port 8001).
 ...
 ...                 The idle timeout is waited for once per run: the scenario that needs a
 ...                 timeout to have happened reuses the one observed earlier.
-Resource            resources/target.resource
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
 Suite Setup         Start Target Server    welcome_timeout    tcp    --idle-timeout    ${IDLE_TIMEOUT}
 Suite Teardown      Stop Target Server
 Test Setup          Skip Beyond-Seed Tests Unless Demanded

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -183,6 +184,11 @@ def run_grader(*arguments: str | Path, timeout: float = 240) -> subprocess.Compl
         timeout=timeout,
         check=False,
     )
+
+
+def schema(platform: str) -> dict:
+    """The JSON Schema of a platform's results, written from its published specification."""
+    return json.loads((ROOT / "grading" / "schemas" / f"{platform}.schema.json").read_text())
 
 
 @contextmanager

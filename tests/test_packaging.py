@@ -11,7 +11,7 @@ from SocketLibrary import library
 
 
 def test_the_grader_and_the_library_share_one_process_module():
-    assert grading.grade.ManagedProcess is library.ManagedProcess
+    assert grading.grade.processes_with_token is SocketLibrary.processes.processes_with_token
     assert library.ProcessError is SocketLibrary.processes.ProcessError
     assert not [name for name in sys.modules if name.startswith("keywords")]
 

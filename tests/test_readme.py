@@ -29,6 +29,11 @@ def test_the_example_suite_runs(tmp_path):
     ]
 
 
+def test_the_custom_assignment_shown_is_the_one_shipped():
+    (suite,) = fenced("robot")
+    assert suite == (ROOT / "grading" / "examples" / "kv" / "kv.robot").read_text()
+
+
 def test_ci_runs_the_readme_commands():
     commands = [
         block.strip() for block in fenced("sh") if "pip install -r requirements.txt" in block

@@ -32,11 +32,10 @@ from pathlib import Path
 import pytest
 
 from grading.cgroups import Cgroups
-from grading.report import read_verdict, suite_requirements
+from grading.report import read_verdict
 from SocketLibrary.handoff import LAUNCHER_VARIABLE
 from tests.helpers import (
     ROOT,
-    SUITES,
     leftovers,
     mark_processes,
     run_grader,
@@ -647,14 +646,7 @@ def test_unreadable_results_are_an_error_verdict(tmp_path, damage, reason):
     result = run_grader(*GRADE, "--outputdir", out, CLASS / "alice")
     assert result.returncode == 0, result.stderr
     damage(out / "alice" / "output.xml")
-    verdict = read_verdict(
-        "alice",
-        out / "alice" / "output.xml",
-        suite_requirements(SUITES / "welcome_timeout.robot"),
-        timed_out=False,
-        time_limit=300,
-        seconds=1.0,
-    )
+    verdict = read_verdict("alice", out / "alice", timed_out=False, time_limit=300, seconds=1.0)
     assert (verdict.status, verdict.tests) == ("error", [])
     assert verdict.reason.startswith(reason)
 

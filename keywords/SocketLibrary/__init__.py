@@ -7,8 +7,13 @@ the grader imports them without loading it: the class is loaded on first use.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __version__ = "1.0.0"
 __all__ = ["SocketFailure", "SocketLibrary"]
+# The target contract and the conversation steps every suite shares; a suite anywhere
+# imports them with ``Resource    ${{ SocketLibrary.TARGET_RESOURCE }}``.
+TARGET_RESOURCE = str(Path(__file__).with_name("target.resource"))
 
 
 def __getattr__(name: str) -> object:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import re
+import select
 import shlex
 import tempfile
+import threading
 import time
+import uuid
 import weakref
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +22,7 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import ConnectionCache
 
-from . import __version__
+from . import __version__, facts
 from .clients import ClientKeywords
 from .display import described, failure, parse_hex, quote, seconds_text, to_seconds
 from .expectations import (
@@ -40,6 +44,7 @@ from .processes import (
     bound_sockets,
     describe_exit,
     split_command,
+    wait_for_exit,
 )
 from .transcript import Transcript
 from .transport import (
@@ -53,6 +58,8 @@ from .transport import (
 )
 
 __all__ = ["SocketFailure", "SocketLibrary"]
+# How long a server that has stopped listening may take to end on its own.
+ENDING_SECONDS = 2.0
 
 
 class SocketFailure(AssertionError):
@@ -188,6 +195,8 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         self._connections: ConnectionCache[Connection] = ConnectionCache("No open connection.")
         self._servers: ConnectionCache[ManagedProcess] = ConnectionCache("No server started.")
         self._transcript = Transcript()
+        # Per server token: the thread that records its end, and the port it listens on.
+        self._watchers: dict[str, tuple[threading.Thread, int, str]] = {}
         # Runs when Robot drops this suite's instance, or at exit: no server outlives its
         # suite by more than that, even without a teardown. (A library listener would do
         # it too, but costs every keyword call in the suite about 60 microseconds.)
@@ -617,6 +626,11 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         it does not listen within ``ready_timeout``. The reason names a wrong port or
         address when the server listens elsewhere.
 
+        Inside a run, what becomes of the server is also written as facts to
+        ``socketkit-facts.jsonl`` next to output.xml: it started (command, output file,
+        address) or did not (and why), it exited on its own (exit code, time), it was
+        stopped. Programs such as the grader read these, never the messages.
+
         | Start Server | python3 server.py | 12000 | protocol=udp |
         | ${port} = | Start Server | python3 -m services echo --port 0 | 0 | alias=echo |
         | Start Server | ./server --port 8001 | 8001 | cwd=${SUBMISSION} | ready_timeout=5s |
@@ -626,17 +640,18 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         protocol = protocol.lower()
         if protocol not in ("tcp", "udp"):
             raise ValueError(f"protocol must be tcp or udp, not {protocol!r}")
-        split_command(command)  # reject an empty command before anything starts
+        args = split_command(command)  # reject an empty command before anything starts
         if port and any(bound.port == port for bound in bound_sockets(protocol)):
-            self._fail(
-                f"server did not start: {protocol} port {port} is already in use by another process"
-            )
+            reason = f"{protocol} port {port} is already in use by another process"
+            self._record(facts.server_did_not_start, None, args, "", reason, None)
+            self._fail(f"server did not start: {reason}")
         output = self._output_file(alias)
         environment = {**os.environ, **env} if env else None
         launcher = launcher_from()
         try:
             server = ManagedProcess(command, output, cwd=cwd, env=environment, launcher=launcher)
         except ProcessError as error:
+            self._record(facts.server_did_not_start, None, args, output.name, str(error), None)
             self._fail(f"server did not start: {error}")
         where = "in its sandbox" if launcher else f"in {Path(cwd or '.').resolve()}"
         logger.info(
@@ -646,7 +661,11 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         try:
             bound = server.wait_until_bound(port, protocol, host, to_seconds(ready_timeout))
         except ProcessError as error:
+            code = server.popen.poll()  # None: it still ran, and is stopped here
             server.stop()
+            self._record(
+                facts.server_did_not_start, server.token, server.args, output.name, str(error), code
+            )
             tail = server.output_tail()
             shown_tail = f"\nIts output ends with:\n{tail}" if tail else "\nIt printed nothing."
             self._fail(f"server did not start: {error}{shown_tail}")
@@ -655,7 +674,41 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
             f"{seconds_text(time.monotonic() - server.started_at)}."
         )
         self._servers.register(server, alias)
+        self._record(facts.server_started, server.token, server.args, output.name, str(bound))
+        self._watch(server, bound.port, protocol)
         return bound.port
+
+    def _record(self, fact, server: str | None, *fields: object) -> None:
+        """Append a fact about a server (``None``: one that never ran) to the run's facts."""
+        run = _run_context()
+        if run:
+            directory, suite = run
+            fact(directory, server or uuid.uuid4().hex, suite, *fields)
+
+    def _watch(self, server: ManagedProcess, port: int, protocol: str) -> None:
+        """Record the server's end, when nobody asked for it, as it happens."""
+        run = _run_context()
+        if not run:
+            return
+        directory, suite = run
+
+        def report(code: int) -> None:
+            with contextlib.suppress(OSError):
+                facts.server_exited(directory, server.token, suite, code)
+
+        watcher = threading.Thread(
+            target=_report_unexpected_exit, args=(server, report), daemon=True
+        )
+        watcher.start()
+        self._watchers[server.token] = (watcher, port, protocol)
+
+    def _let_it_end(self, server: ManagedProcess) -> None:
+        """A server that no longer listens is ending on its own (it crashed, and is still
+        writing its traceback or being torn down): its end is recorded as its own, before
+        a stop could be taken for the cause."""
+        watcher, port, protocol = self._watchers.pop(server.token, (None, 0, ""))
+        if watcher and not server.bound(port, protocol):
+            watcher.join(ENDING_SECONDS)
 
     def _output_file(self, alias: str | None) -> Path:
         try:
@@ -679,7 +732,9 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         """
         server = self._server(alias)
         self._transcript.flush()  # the conversation comes before the server's end
+        self._let_it_end(server)
         code = server.stop(to_seconds(grace))
+        self._record(facts.server_stopped, server.token, code)
         tail = server.output_tail()
         logger.info(
             f"Server {shlex.join(server.args)} stopped with exit code {code}. "
@@ -792,6 +847,44 @@ def _clean_up(
         if server.alive():
             server.stop()
     servers.empty_cache()
+
+
+def _run_context() -> tuple[Path, str] | None:
+    """Where this run's facts go, and the full name of the running suite; None outside a run."""
+    try:
+        builtin = BuiltIn()
+        return (
+            Path(builtin.get_variable_value("${OUTPUT DIR}")),
+            builtin.get_variable_value("${SUITE NAME}"),
+        )
+    except RobotNotRunningError:
+        return None
+
+
+def _report_unexpected_exit(server: ManagedProcess, report) -> None:
+    """Wait until the server and everything it started have ended; ``report(code)``
+    unless a stop was asked for. Runs in a thread of its own; never reaps the process."""
+    code = None
+    try:
+        pidfd = os.pidfd_open(server.pid)
+    except ProcessLookupError:  # already reaped
+        pidfd = None
+    if pidfd is not None:
+        try:
+            select.select([pidfd], [], [])
+            status = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOWAIT)
+            exited = status.si_code == os.CLD_EXITED
+            code = status.si_status if exited else -status.si_status
+        except ChildProcessError:  # reaped meanwhile, by a poll
+            pass
+        finally:
+            os.close(pidfd)
+    if code is None:
+        code = server.popen.wait()
+    while members := server.members():  # it daemonized: it runs while what it started does
+        wait_for_exit(set(members), 1.0)
+    if not server.stopped:
+        report(code)
 
 
 def _checked_encoding(name: str) -> str:

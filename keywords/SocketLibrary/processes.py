@@ -254,6 +254,10 @@ class ManagedProcess:
                 self.popen.wait(timeout=min(pause, remaining))
             pause = min(pause * 2, 0.05)
 
+    def bound(self, port: int, protocol: str = "tcp") -> bool:
+        """Whether a socket of this process (or of one it started) is still bound to ``port``."""
+        return bool(self._sockets_on(port, protocol)[0])
+
     def _sockets_on(self, port: int, protocol: str) -> tuple[list[BoundSocket], list[BoundSocket]]:
         candidates = [b for b in bound_sockets(protocol) if port in (0, b.port)]
         if not candidates:

@@ -1,0 +1,31 @@
+# Crashes on an empty line: it reads the command word without checking there is one.
+import socket
+
+store = {}
+
+
+def answer(line):
+    parts = line.split()
+    parts[0] = parts[0].upper()  # IndexError on an empty line
+    parts = line.split(" ", 2)
+    if len(parts) == 3 and parts[0] == "SET":
+        store[parts[1]] = parts[2]
+        return "OK"
+    if len(parts) == 2 and parts[0] == "GET":
+        return store.get(parts[1], "NOT FOUND")
+    return "ERROR"
+
+
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", 7070))
+server.listen(5)
+while True:
+    connection, _ = server.accept()
+    with connection, connection.makefile("rw", encoding="utf-8", newline="\n") as stream:
+        try:
+            for line in stream:
+                stream.write(answer(line.rstrip("\n")) + "\n")
+                stream.flush()
+        except OSError:
+            pass

@@ -279,6 +279,20 @@ class ClientKeywords:
         self._exited(client, timeout)
         return client.output(stream)
 
+    def switch_client(self, alias: str) -> int | None:
+        """Make another client current and return the index of the previous one.
+
+        | Start Client | python3 client.py | alias=first |
+        | Start Client | python3 client.py | alias=second |
+        | Switch Client | first |
+        """
+        previous = self._clients.current_index
+        try:
+            self._clients.switch(alias)
+        except RuntimeError as error:
+            self._fail(str(error))
+        return previous
+
     def stop_client(self, alias: str | None = None, grace: timedelta | str = "2s") -> int:
         """Stop the client and every process it started; return its exit code.
 

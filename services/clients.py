@@ -82,6 +82,11 @@ def resolve(host: str) -> str:
         raise ClientError(f"cannot resolve host {host!r}: {_reason(error)}") from None
 
 
+def send(sock: socket.socket, data: bytes) -> None:
+    """Send one message: all of it on TCP, one datagram on UDP."""
+    sock.sendall(data)
+
+
 def receive_at_least(sock: socket.socket, count: int) -> bytes:
     """Read until ``count`` bytes have arrived (a reply split over segments is read whole),
     or the server closes; whatever came is returned."""
@@ -127,7 +132,7 @@ def uppercase(args: argparse.Namespace) -> None:
     if sentence is None:
         raise ClientError("no sentence was typed")
     with datagram_socket(args) as sock:
-        sock.send(sentence.encode())
+        send(sock, sentence.encode())
         reply = sock.recv(MAX_DATAGRAM)
     print(_text(reply))
 
@@ -136,7 +141,7 @@ def timestamp(args: argparse.Namespace) -> None:
     with connect(args) as sock:
         while line := read_line("> "):
             data = line.encode()
-            sock.sendall(data)
+            send(sock, data)
             reply = receive_at_least(sock, CTIME_LENGTH + len(data))
             if not reply:
                 break  # the server closed the connection
@@ -146,7 +151,7 @@ def timestamp(args: argparse.Namespace) -> None:
 def welcome(args: argparse.Namespace) -> None:
     with connect(args) as sock:
         time.sleep(WELCOME_WAIT)  # waiting before it speaks is this client's behaviour
-        sock.sendall(b"1")
+        send(sock, b"1")
         print(_text(receive_until_closed(sock)))
 
 
@@ -154,7 +159,7 @@ def echo(args: argparse.Namespace) -> None:
     with connect(args) as sock:
         for message in args.messages or [DEFAULT_MESSAGE]:
             data = message.encode()
-            sock.sendall(data)
+            send(sock, data)
             reply = receive_at_least(sock, len(ECHO_PREFIX) + len(data))
             if not reply:
                 raise ClientError("the server closed the connection without replying")
@@ -166,14 +171,14 @@ def ack(args: argparse.Namespace) -> None:
     if line is None:
         raise ClientError("no line was typed")
     with datagram_socket(args) as sock:
-        sock.send(line.encode("gbk", errors="replace"))
+        send(sock, line.encode("gbk", errors="replace"))
         reply = sock.recv(MAX_DATAGRAM)
     print(_text(reply, "gbk"))
 
 
 def http(args: argparse.Namespace) -> None:
     with connect(args) as sock:
-        sock.sendall(HTTP_REQUEST)
+        send(sock, HTTP_REQUEST)
         response = receive_until_closed(sock)
     sys.stdout.write(_text(response))
     sys.stdout.flush()
@@ -217,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Run the client the arguments name; report an error in one line and return 1."""
     try:
         CLIENTS[args.name].run(args)
     except ClientError as error:
@@ -228,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.name}: {_reason(error)}", file=sys.stderr)
         return EXIT_ERROR
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

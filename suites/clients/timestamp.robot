@@ -55,6 +55,14 @@ A Reply Split In Segments Is Printed Whole
     And The Server Replies "${STAMP}hello world" In Segments
     Then The Client Prints "${STAMP}hello world"
 
+A Long Reply Is Printed Whole
+    [Documentation]    A reply of 60,024 bytes, far more than one receive returns, is
+    ...    printed whole.
+    VAR    ${long}    ${{ 'x' * 60000 }}
+    Given A Client Connected With Lines    ${long}    ${EMPTY}
+    When It Sends "${long}" And Gets Its Stamp
+    Then The Client Prints "${STAMP}${long}"
+
 A Refused Connection Is Reported
     [Documentation]    With nobody listening, the client says so and exits with a code
     ...    other than 0.

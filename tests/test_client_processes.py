@@ -259,3 +259,25 @@ def test_every_client_variant_has_an_expectation():
 @pytest.mark.parametrize("target", [*CORRECT, *sorted(EXPECTED_FAILURES)])
 def test_each_client_gets_its_verdict(target, tmp_path):
     assert verdict_problems(run_target(target, tmp_path), target) == ""
+
+
+def test_accept_fails_at_once_when_the_client_exits_without_connecting(lib):
+    port = lib.listen_on_tcp_port()
+    lib.start_client([sys.executable, "-c", "import sys; sys.exit('cannot connect')"])
+    started = time.monotonic()
+    message = failure_of(lib.accept_connection, timeout="20s")
+    assert time.monotonic() - started < 10
+    assert message == (
+        f"no client connected to tcp 127.0.0.1:{port}: the client exited with code 1 without "
+        f"connecting\nIts stdout is empty.\nIts stderr ends with:\ncannot connect"
+    )
+
+
+def test_a_client_that_connects_and_exits_at_once_is_still_accepted(lib):
+    port = lib.listen_on_tcp_port()
+    script = f"import socket; socket.create_connection(('127.0.0.1', {port})).sendall(b'hi')"
+    lib.start_client([sys.executable, "-c", script])
+    lib.wait_for_client()
+    lib.accept_connection()
+    lib.reply_should_be("hi")
+    lib.connection_should_be_closed()

@@ -14,10 +14,12 @@ import shlex
 import subprocess
 import time
 import weakref
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 from robot.api import logger
 from robot.utils import ConnectionCache
@@ -64,6 +66,19 @@ class Client:
         if self.feeder:
             self.feeder.stop()
         return code
+
+    @contextmanager
+    def exit_signal(self) -> Iterator[int | None]:
+        """A descriptor that becomes readable when the client exits (None if it has)."""
+        try:
+            fd = os.pidfd_open(self.process.pid)
+        except ProcessLookupError:
+            yield None
+            return
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
     def state(self) -> str:
         """``exited with code 0``, or ``is still running after 2s``."""
@@ -316,6 +331,17 @@ class ClientKeywords:
         self._clients.empty_cache()
 
     # --- shared ---------------------------------------------------------------------------
+
+    def _running_client(self) -> Client | None:
+        """The current client, while it runs: a wait for it can end when it exits."""
+        if not self._clients:
+            return None
+        client = self._clients.current
+        return client if client.process.popen.poll() is None else None
+
+    def _client_failure(self, client: Client, message: str) -> NoReturn:
+        self._log_end(client)
+        self._fail(message + _tail(client))
 
     def _client(self, alias: str | None) -> Client:
         try:

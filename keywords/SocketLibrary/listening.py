@@ -8,13 +8,14 @@ keyword that sends, receives and checks works on it unchanged.
 from __future__ import annotations
 
 import weakref
+from contextlib import nullcontext
 from datetime import timedelta
 
 from robot.api.deco import keyword
 from robot.utils import ConnectionCache
 
 from .display import to_seconds
-from .transport import Listener, TransportError, listen_datagram, listen_stream
+from .transport import Abandoned, Listener, TransportError, listen_datagram, listen_stream
 
 
 class ListeningKeywords:
@@ -103,7 +104,9 @@ class ListeningKeywords:
 
         Waits at most ``timeout`` (the library's default unless given) for a client to
         connect, then fails with, for example,
-        ``no client connected to tcp 127.0.0.1:40113 within 5s``. The accepted
+        ``no client connected to tcp 127.0.0.1:40113 within 5s``. When the current client
+        from `Start Client` exits without connecting, it fails at once, with its exit code
+        and the end of its output. The accepted
         connection is an ordinary one: `Send`, `Receive`, `Reply Should Be`,
         `Connection Should Be Closed` and the rest work on it, ``timeout`` and
         ``encoding`` become its defaults, and it is in the transcript. ``listener`` names
@@ -121,12 +124,17 @@ class ListeningKeywords:
             source = self._listeners.get_connection(listener)
         except RuntimeError as error:
             self._fail(str(error))
+        client = self._running_client()
         try:
-            connection = source.accept(
-                wait,
-                buffer_limit=self._buffer_limit,
-                **self._connection_options(wait, encoding, alias),
-            )
+            with client.exit_signal() if client else nullcontext() as exited:
+                connection = source.accept(
+                    wait,
+                    unless=exited,
+                    buffer_limit=self._buffer_limit,
+                    **self._connection_options(wait, encoding, alias),
+                )
+        except Abandoned as error:
+            self._client_failure(client, f"{error}: the client {client.state()} without connecting")
         except TransportError as error:
             self._fail(str(error))
         index = self._connections.register(connection, alias)

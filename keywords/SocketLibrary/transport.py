@@ -18,6 +18,7 @@ import contextlib
 import enum
 import errno
 import os
+import select
 import socket
 import struct
 import time
@@ -405,6 +406,10 @@ def _connect_error(error: OSError, peer: str, timeout: float) -> TransportError:
 LISTEN_BACKLOG = 16
 
 
+class Abandoned(TransportError):
+    """A wait was given up because what it waited for can no longer come."""
+
+
 class Listener:
     """A listening TCP (or Unix stream) socket; ``accept`` hands out stream connections."""
 
@@ -427,19 +432,28 @@ class Listener:
         """The bound port; 0 for a Unix socket."""
         return 0 if self.unix_path else self.sock.getsockname()[1]
 
-    def accept(self, wait: float, **options: object) -> StreamConnection:
+    def accept(
+        self, wait: float, *, unless: int | None = None, **options: object
+    ) -> StreamConnection:
         """The next client's connection, waiting at most ``wait`` seconds for one;
-        ``options`` are the connection's (its ``timeout``, ``encoding``...)."""
+        ``options`` are the connection's (its ``timeout``, ``encoding``...).
+
+        ``unless`` is a descriptor (a pidfd: the client process) whose readiness ends the
+        wait early with ``Abandoned``, unless a connection is already waiting."""
         if self.closed:
             raise TransportError(f"the listener on {self.transport} {self.address} is closed")
         started = time.monotonic()
-        self.sock.settimeout(max(wait, 0.0))
-        try:
-            sock, address = self.sock.accept()
-        except (TimeoutError, BlockingIOError):
+        watched = [self.sock] if unless is None else [self.sock, unless]
+        ready, _, _ = select.select(watched, [], [], max(wait, 0.0))
+        if self.sock not in ready:
+            if ready:
+                raise Abandoned(f"no client connected to {self.transport} {self.address}")
             raise TransportError(
                 f"no client connected to {self.transport} {self.address} within {wait:g}s"
-            ) from None
+            )
+        self.sock.settimeout(0.0)  # readable: a connection is waiting
+        try:
+            sock, address = self.sock.accept()
         except OSError as error:
             raise TransportError(
                 f"could not accept a connection on {self.address}: {error.strerror or error}"

@@ -167,6 +167,29 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
     (at the latest when Robot exits), even without a teardown.
     Starting servers needs Linux (``/proc``).
 
+    = Testing clients =
+
+    When the program under test is a client, the library plays the server.
+    `Listen On TCP Port` listens (port 0 takes a free one and returns it), and
+    `Accept Connection` takes the client's connection, which is then an ordinary
+    connection: `Reply Should Be` checks what the client sent, `Send` answers it,
+    `Connection Should Be Closed` checks that it hung up. `Listen On UDP Port` binds an
+    endpoint that answers whoever sent the last datagram.
+
+    `Start Client` runs the client under test like `Start Server` runs a server (own
+    process group, output next to log.html, the grader's sandbox), with text or lines
+    on its stdin, and stdout and stderr kept apart. `Client Output Should Contain`,
+    `Client Output Should Be`, `Client Output Should Match` and
+    `Client Exit Code Should Be` check how it behaved; `Stop All Clients` goes in
+    teardowns.
+    | ${port} = | Listen On TCP Port |
+    | Start Client | python3 client.py --port ${port} | hello |
+    | Accept Connection |
+    | Reply Should Be | hello |
+    | Send | Echo=>hello |
+    | Client Output Should Contain | Echo=>hello |
+    | Client Exit Code Should Be | 0 |
+
     = Scope =
 
     The library scope is ``SUITE``: each suite gets its own connections and servers, and

@@ -18,14 +18,28 @@ def fenced(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, re.DOTALL)
 
 
+def example(starts_with: str) -> str:
+    (block,) = [block for block in fenced("robotframework") if starts_with in block]
+    return block
+
+
 def test_the_example_suite_runs(tmp_path):
-    (example,) = fenced("robotframework")
     (tmp_path / "my_tests").mkdir()
-    (tmp_path / "my_tests" / "echo.robot").write_text(example)
+    (tmp_path / "my_tests" / "echo.robot").write_text(example("Start Echo Server"))
     result = run_robot(tmp_path / "my_tests", tmp_path / "out", cwd=tmp_path, timeout=60)
     assert [(test.name, test.status) for test in result.suite.all_tests] == [
         ("Echo Answers Every Message", "PASS"),
         ("Two Clients Are Served Side By Side", "PASS"),
+    ]
+
+
+def test_the_client_example_runs(tmp_path):
+    (tmp_path / "my_tests").mkdir()
+    (tmp_path / "my_tests" / "echo_client.robot").write_text(example("Listen For The Client"))
+    result = run_robot(tmp_path / "my_tests", tmp_path / "out", cwd=tmp_path, timeout=60)
+    assert [(test.name, test.status) for test in result.suite.all_tests] == [
+        ("The Client Sends Each Message And Prints Each Reply", "PASS"),
+        ("The Client Sends The Lines Typed On Its Stdin", "PASS"),
     ]
 
 

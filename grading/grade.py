@@ -37,6 +37,7 @@ from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token, wait_f
 from .isolation import WORKDIR, Isolation, judge_namespaces
 from .platforms import RESULTS_FILE, write_results
 from .report import (
+    CLASS_FILES,
     ERROR,
     GRADED,
     INTERRUPTED,
@@ -296,11 +297,26 @@ def clear_earlier_results(out: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def named_like_a_class_file(directory: Path) -> Verdict | None:
+    """An ``error`` verdict for a folder named like a file the batch writes next to the
+    submissions' folders (``summary.csv``): its results would take that file's place."""
+    if directory.name not in CLASS_FILES:
+        return None
+    return Verdict(
+        directory.name,
+        ERROR,
+        f"not graded: its folder has the name of the class's {directory.name}; rename it",
+    )
+
+
 def grade_one(directory: Path, settings: Settings, isolation: Isolation, batch: Batch) -> Verdict:
     """Grade one submission; its verdict is saved unless ``batch`` was interrupted.
 
     Whatever goes wrong on the way is this submission's ``error`` verdict, not the batch's
     end; the traceback, which names the grader's paths, goes to the grader's stderr only."""
+    misnamed = named_like_a_class_file(directory)
+    if misnamed:
+        return misnamed  # not saved: its folder in the output would be a class file
     uid = isolation.take_uid()
     try:
         return _grade(directory, settings, isolation, batch, uid)
@@ -456,7 +472,8 @@ def grade_all(
         jobs = 1
     progress = Progress(len(submissions))
     for path in submissions:
-        clear_earlier_results(settings.outputdir / path.name)
+        if not named_like_a_class_file(path):
+            clear_earlier_results(settings.outputdir / path.name)
     judge = [sys.executable, str(JUDGE)]
     batch = Batch([*judge_namespaces(), *judge, "--loopback"] if isolation.sandbox else judge)
     pool = ThreadPoolExecutor(max_workers=jobs)
@@ -479,7 +496,11 @@ def grade_all(
         interrupted(path) if future.cancelled() else future.result()
         for future, path in futures.items()
     ]
-    graded = [verdict for verdict in verdicts if verdict.status != INTERRUPTED]
+    graded = [
+        verdict
+        for verdict in verdicts
+        if verdict.status != INTERRUPTED and verdict.submission not in CLASS_FILES
+    ]
     title = f"{settings.suite_name}: {len(verdicts)} submissions"
     write_summary(
         verdicts,

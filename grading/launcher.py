@@ -81,6 +81,18 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # the numbers of clone, clone3 and unshare.
 _ARCHES = {"x86_64": (0xC000003E, 56, 435, 272), "aarch64": (0xC00000B7, 220, 435, 97)}
 _CLONE_NEWUSER = 0x10000000
+# Signals whose default action kills no one: the launcher that raised one on itself would
+# stop (SIGSTOP), or carry on. An exit code of 128 + one of them is only an exit code.
+NOT_FATAL = {
+    signal.SIGSTOP,
+    signal.SIGTSTP,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+    signal.SIGCONT,
+    signal.SIGCHLD,
+    signal.SIGURG,
+    signal.SIGWINCH,
+}
 _X32_BIT = 0x40000000  # x86_64's x32 system calls
 
 
@@ -434,12 +446,13 @@ def supervise(child: int, status_fd: int, *, ends_with_command: bool = False) ->
         # bwrap reports a command killed by signal N as 128 + N, as shells do.
         if code > 128 and (code - 128) in signal.valid_signals():
             code = 128 - code
-    if code < 0:  # die the same way, so that the library names the signal
-        signal.signal(-code, signal.SIG_DFL)
+    if code < 0 and -code not in NOT_FATAL:  # die the same way, so the library names it
+        with contextlib.suppress(OSError):  # SIGKILL's handler is the default, and fixed
+            signal.signal(-code, signal.SIG_DFL)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.kill(os.getpid(), -code)
-        return 128 - code  # still here: a signal that kills no one, so it was an exit code
-    return code
+    # Still here: a signal that kills no one (the student's "exit(147)"), so an exit code.
+    return 128 - code if code < 0 else code
 
 
 def wait_for_exit(pid: int) -> None:

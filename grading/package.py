@@ -261,8 +261,9 @@ fi
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: it grades /autograder/submission and writes
 # /autograder/results/results.json. SOCKETKIT_AUTOGRADER_ROOT replaces /autograder in a test.
+# -I: nothing is imported from the current folder, which may hold the student's files.
 ROOT="${SOCKETKIT_AUTOGRADER_ROOT:-/autograder}"
-exec "$ROOT/source/venv/bin/python" -m grading platform gradescope \\
+exec "$ROOT/source/venv/bin/python" -I -m grading platform gradescope \\
     --assignment "$ROOT/source/socketkit" --root "$ROOT"
 """
 
@@ -270,6 +271,8 @@ CLASSROOM_YML = """\
 # Grades the student's server with the socket kit on every push, and reports the points
 # to GitHub Classroom. The grader runs as root (sudo), as its sandbox needs: Ubuntu's
 # runners allow no unprivileged user namespaces to other programs than their own bwrap.
+# It runs with -I, so that it imports nothing from the repository (a folder named grading,
+# robot or SocketLibrary there is the student's).
 name: Autograding Tests
 "on":
   - push
@@ -295,7 +298,7 @@ jobs:
       - name: Socket tests
         id: socketkit
         run: >-
-          sudo "$(command -v python)" -m grading platform classroom
+          sudo "$(command -v python)" -I -m grading platform classroom
           --assignment .socketkit --root . --github-output "$GITHUB_OUTPUT"
       - name: Autograding Reporter
         uses: classroom-resources/autograding-grading-reporter@v1
@@ -323,6 +326,7 @@ RUN python3 -m venv /socketkit/venv \\
 
 RUN_GRADER = """#!/bin/sh
 # PrairieLearn's entrypoint: grades /grade/student and writes /grade/results/results.json.
-exec /socketkit/venv/bin/python -m grading platform prairielearn \\
+# -I: nothing is imported from the current folder.
+exec /socketkit/venv/bin/python -I -m grading platform prairielearn \\
     --assignment /socketkit --root "${SOCKETKIT_GRADE_ROOT:-/grade}"
 """

@@ -26,6 +26,7 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +55,10 @@ LAST_OUTPUT_BYTES = 4000
 # How long after its first sign a server's end is recorded, at most, under load.
 EXIT_NOTICED_WITHIN = timedelta(seconds=1)
 SUMMARY_FILE = "grading.json"
+SUMMARY_CSV, SUMMARY_HTML = "summary.csv", "summary.html"
+COMBINED = ("output.xml", "log.html", "report.html")  # the whole class's, made by rebot
+# The files a batch writes next to the submissions' folders: no submission may be named so.
+CLASS_FILES = (SUMMARY_CSV, SUMMARY_HTML, SUMMARY_FILE, *COMBINED)
 # Characters that move the cursor, recolour a terminal or reorder text (Trojan Source).
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
@@ -221,9 +226,18 @@ def last_output(log: Path) -> str:
     return visible(lines[-1].strip())[:300] if lines else ""
 
 
-def server_fate(test: TestCase, servers: list[ServerFacts], out: Path, tests: list) -> str:
+def server_fate(
+    test: TestCase,
+    servers: list[ServerFacts],
+    out: Path,
+    tests: list,
+    name_of: Callable[[TestCase], str] = lambda test: test.name,
+) -> str:
     """What became of the student's server, as the first words of a failed test's message:
-    it did not start, or it exited during this test or before it. Empty otherwise."""
+    it did not start, or it exited during this test or before it. Empty otherwise.
+
+    ``name_of`` names a test as the verdict does, so that a platform that hides a test
+    finds its name here too."""
     for server in servers:
         if not server.serves(test.full_name):
             continue
@@ -239,7 +253,7 @@ def server_fate(test: TestCase, servers: list[ServerFacts], out: Path, tests: li
             if test is culprit:
                 fate = f"your server {ended} during this test"
             elif culprit.status == "FAIL":
-                fate = f"your server {ended} before this test, during {culprit.name!r}"
+                fate = f"your server {ended} before this test, during {name_of(culprit)!r}"
             else:
                 fate = f"your server {ended} before this test"
         output = last_output(out / server.log) if server.log else ""
@@ -315,16 +329,19 @@ def read_verdict(
             submission, status, "; ".join([reason, *notes]), seconds=seconds, notes=notes
         )
     results = list(suite.all_tests)
+
+    def name_of(test: TestCase) -> str:  # below the top suite, which is the submission
+        return test.full_name[len(suite.full_name) + 1 :] if suite.suites else test.name
+
     tests = []
     for test in results:
         status = {"PASS": "passed", "SKIP": "skipped"}.get(test.status, "failed")
         message = test.message if status != "passed" else ""
-        fate = server_fate(test, servers, out, results) if status == "failed" else ""
+        fate = server_fate(test, servers, out, results, name_of) if status == "failed" else ""
         message = "\n".join(part for part in (fate, message) if part)
-        name = test.full_name[len(suite.full_name) + 1 :] if suite.suites else test.name
         tests.append(
             TestOutcome(
-                name,
+                name_of(test),
                 status,
                 scrub(message, hidden),
                 scrub(plain_text(test.doc), hidden),
@@ -382,12 +399,12 @@ def write_summary(
     ``reports`` maps submissions to their report.html, relative to ``out``; ``runs`` says
     what isolation and limits were in force (one entry per run merged)."""
     verdicts = sorted(verdicts, key=lambda verdict: verdict.submission)
-    with open(out / "summary.csv", "w", newline="") as file:
+    with open(out / SUMMARY_CSV, "w", newline="") as file:
         writer = csv.DictWriter(file, CSV_COLUMNS)
         writer.writeheader()
         for verdict in verdicts:
             writer.writerow({key: csv_cell(value) for key, value in verdict.csv_row().items()})
-    (out / "summary.html").write_text(summary_html(verdicts, reports, title, runs))
+    (out / SUMMARY_HTML).write_text(summary_html(verdicts, reports, title, runs))
     (out / SUMMARY_FILE).write_text(json.dumps({"runs": runs}, indent=2))
 
 
@@ -411,9 +428,9 @@ def combined_report(output_xmls: list[Path], out: Path, name: str) -> None:
                 *existing,
                 name=name,
                 outputdir=str(out),
-                output="output.xml",
-                log="log.html",
-                report="report.html",
+                output=COMBINED[0],
+                log=COMBINED[1],
+                report=COMBINED[2],
                 stdout=quiet,
             )
 

@@ -15,6 +15,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -311,17 +312,21 @@ def test_the_classroom_workflow_and_its_grading_step(tmp_path):
     shutil.copytree(tmp_path / "template" / ".socketkit", repo / ".socketkit")
     for number in range(2500):  # more files than a submission may have: left out
         (repo / ".git" / "objects" / f"{number:04d}").mkdir(parents=True)
+    # The student's own grading package, first on the path of a plain "python -m grading"
+    # run in the repository: the step must not import it.
+    (repo / "grading").mkdir()
+    (repo / "grading" / "__init__.py").write_text("")
+    (repo / "grading" / "__main__.py").write_text("raise SystemExit('the student ran')\n")
     outputs = tmp_path / "github_output"
-    run = run_grader(
-        "platform",
-        "classroom",
-        "--assignment",
-        repo / ".socketkit",
-        "--root",
-        repo,
-        "--github-output",
-        outputs,
+    step = steps[runner]["run"].replace('sudo "$(command -v python)"', shlex.quote(sys.executable))
+    run = subprocess.run(
+        ["sh", "-c", step],
+        cwd=repo,
+        env={**os.environ, "GITHUB_OUTPUT": str(outputs)},
+        capture_output=True,
+        text=True,
         timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     (line,) = outputs.read_text().splitlines()

@@ -32,7 +32,8 @@ from pathlib import Path
 import pytest
 
 from grading.cgroups import Cgroups
-from grading.report import read_verdict
+from grading.platforms import gradescope
+from grading.report import Verdict, read_verdict
 from SocketLibrary.handoff import LAUNCHER_VARIABLE
 from tests.helpers import (
     ROOT,
@@ -236,6 +237,40 @@ ROBOT_KILLER = """
     os.kill(os.getppid(), signal.SIGKILL)
 """
 
+TOKEN_DROPPER = """
+    # A daemon with a fresh environment (no sweep token), out of its server's process
+    # tree, deaf to TERM, holding as many process slots as its limit leaves; then serves.
+    import os, sys
+    if os.fork() == 0:
+        os.setsid()
+        holder = (
+            "import os, signal, time\\n"
+            "for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\\n"
+            "    signal.signal(signum, signal.SIG_IGN)\\n"
+            "for _ in range(" + str(HOLD) + "):\\n"
+            "    try:\\n"
+            "        if os.fork() == 0:\\n"
+            "            break\\n"
+            "    except OSError:\\n"
+            "        break\\n"
+            "time.sleep(600)  # MARK: holds its slots until killed, the attack itself\\n"
+        )
+        os.execve(sys.executable, [sys.executable, "-c", holder], {})
+"""
+
+STOPS_ITSELF = """
+    # Exits with 128 + SIGSTOP, which its launcher must not raise on itself.
+    import sys
+    print("stopping", flush=True)
+    sys.exit(147)
+"""
+
+KILLS_ITSELF = """
+    # Dies by SIGKILL, as a server the memory limit kills does.
+    import os, signal
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
 NOISY_FAILURE = """
     # Prints terminal escapes and fails to start.
     import sys
@@ -281,7 +316,12 @@ ATTACKERS = {
     "javascript:alert(document.domain)": ("", True),
     "=HYPERLINK(1)": (NOISY_FAILURE, False),
     "\x1b[31mred": ("", True),
+    "token_dropper": (TOKEN_DROPPER, True),
+    "stops_itself": (STOPS_ITSELF, False),
+    "kills_itself": (KILLS_ITSELF, False),
+    "summary.csv": ("", True),  # the name of the class's summary, next to its folder
 }
+NOT_GRADED = ["summary.csv"]
 HONEST = ["alice", "dave_strips"]
 # How the summaries show the names that are not inert as they are.
 SHOWN = {"=HYPERLINK(1)": "'=HYPERLINK(1)", "\x1b[31mred": "\\x1b[31mred"}
@@ -371,6 +411,19 @@ def server_output(out: Path, name: str) -> str:
     return "".join(log.read_text(errors="replace") for log in (out / name).glob("server-*.log"))
 
 
+def running_with(text: str) -> list[int]:
+    """Live processes whose command line holds ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def everything_in(folder: Path) -> str:
     return "".join(path.read_text(errors="replace") for path in folder.rglob("*") if path.is_file())
 
@@ -411,6 +464,7 @@ def make_class(tmp_path: Path, host: HostSocket) -> tuple[dict[str, str], list[s
         "SECRET": str(secret),
         "UNIX": str(tmp_path / "host.sock"),
         "HOSTPORT": host.port,
+        "HOLD": 40,
     }
     for name, (attack, serves) in ATTACKERS.items():
         marks[name] = f"MARK-{uuid.uuid4().hex}"
@@ -440,8 +494,10 @@ def test_a_hostile_class_cannot_cheat(tmp_path, monkeypatch):
         folders = sorted((tmp_path / "class").iterdir())
         out = tmp_path / "out"
         result = run_grader(*GRADE, *LIMITS, "--outputdir", out, "--jobs", "6", *folders)
-        # Nothing survives, not even the daemon that waits to rewrite the summary.
+        # Nothing survives, not even the daemon that waits to rewrite the summary, nor
+        # the one that dropped the token.
         wait_until(lambda: not leftovers(token), 5, "nothing left running")
+        wait_until(lambda: not running_with(marks["token_dropper"]), 5, "no token dropper")
         honest = [tmp_path / "class" / name for name in HONEST]
         alone = run_grader(*GRADE, *LIMITS, "--outputdir", tmp_path / "alone", *honest)
     finally:
@@ -479,11 +535,25 @@ def assert_attackers_get_what_their_servers_deserve(batch: Batch) -> None:
         return batch.rows[name]["status"], batch.rows[name]["score"]
 
     assert verdict("forger") == ("graded", "0.0"), "it never answers"
-    correct = [name for name, (_, serves) in ATTACKERS.items() if serves and name != "leaker"]
+    correct = [
+        name
+        for name, (_, serves) in ATTACKERS.items()
+        if serves and name not in ("leaker", *NOT_GRADED)
+    ]
     for name in correct:
         assert verdict(name) == ("graded", "100.0"), batch.rows[name]
     assert batch.rows["leaker"]["status"] == "graded", "its replies carry what it read"
     assert verdict("=HYPERLINK(1)") == ("did-not-start", "0.0")
+    # Its own exit code, and the launcher neither stopped nor wrote a traceback
+    assert verdict("stops_itself") == ("did-not-start", "0.0")
+    assert batch.rows["stops_itself"]["reason"].startswith("exited with code 147 before")
+    assert verdict("kills_itself") == ("did-not-start", "0.0")
+    assert batch.rows["kills_itself"]["reason"].startswith("was killed by SIGKILL")
+    for name in ("stops_itself", "kills_itself"):
+        assert "Traceback" not in batch.output(name), name
+    # Not graded, and the class's summary.csv is still the class's
+    assert verdict("summary.csv") == ("error", "0.0")
+    assert batch.rows["summary.csv"]["reason"].startswith("not graded: its folder has the name")
 
 
 def assert_limits_bind_the_whole_submission(batch: Batch) -> None:
@@ -508,6 +578,8 @@ def assert_nothing_reached_the_judge_the_host_or_a_classmate(batch: Batch) -> No
     assert "escaped" not in batch.output("escaper")
     assert "setuid bit kept: False" in batch.output("leaker")
     for name in batch.rows:
+        if name in NOT_GRADED:
+            continue  # no folder of its own: batch.out / name is the class's file
         shown = everything_in(batch.out / name)
         for secret in batch.secrets:
             assert secret not in shown, name
@@ -571,10 +643,16 @@ def test_without_cgroups_the_limits_fall_back_to_a_uid_and_rlimits(tmp_path, mon
     """A real condition: no cgroup hierarchy can be written (an empty, read-only
     /sys/fs/cgroup in a mount namespace of the grader's own)."""
     token = mark_processes(monkeypatch)
+    # Graded first, under the uid the fork bomb gets next: what it leaves holding process
+    # slots would leave the fork bomb none (RLIMIT_NPROC counts per uid).
+    write_attacker(tmp_path / "class" / "a_token_dropper", TOKEN_DROPPER, True, {"HOLD": 100}, "")
     write_attacker(tmp_path / "class" / "fork_bomb", FORK_BOMB, True, {}, "")
-    grader = [sys.executable, "-m", "grading", *GRADE, *LIMITS, "--outputdir", str(tmp_path)]
+    grader = [
+        *[sys.executable, "-m", "grading", *GRADE, *LIMITS, "--jobs", "1"],
+        *["--outputdir", str(tmp_path)],
+    ]
     script = "mount -t tmpfs -o ro,size=4k none /sys/fs/cgroup && exec " + shlex.join(
-        [*grader, str(tmp_path / "class" / "fork_bomb")]
+        [*grader, *(str(path) for path in sorted((tmp_path / "class").iterdir()))]
     )
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
@@ -708,3 +786,67 @@ def test_start_server_puts_the_graders_launcher_in_front_and_names_only_the_comm
     assert message.startswith("server did not start: exited with code 1 before listening")
     assert message.endswith("yes"), "the launcher ran the command, which printed its variable"
     assert "/usr/bin/env" not in message
+
+
+HIDDEN_SUITE = """\
+*** Settings ***
+Documentation       Two requirements in one suite of a folder, the first one hidden.
+Resource            ${{ SocketLibrary.TARGET_RESOURCE }}
+Suite Setup         Start Target Server    welcome_timeout    tcp
+Suite Teardown      Stop Target Server
+Test Teardown       Close All Connections
+Test Timeout        ${TEST_TIMEOUT}
+
+
+*** Test Cases ***
+The Secret Requirement
+    [Documentation]    Hidden from students.
+    [Tags]    hidden
+    Open Client
+    Send    secret
+    Reply Should Be    please go out!
+
+Exactly 1 Is Welcome
+    [Documentation]    Visible.
+    Open Client
+    Send    1
+    Reply Should Be    welcome to server!
+"""
+
+CRASHES_ON_SECRET = """
+    # Crashes on the hidden test's request, so that the visible test after it says when
+    # the server ended, which must not name the hidden test.
+    import socket, sys
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 8001))
+    server.listen(5)
+    while True:
+        conn, _ = server.accept()
+        if conn.recv(1024) == b"secret":
+            sys.exit(1)
+        conn.sendall(b"welcome to server!")
+        conn.close()
+"""
+
+
+def test_a_crash_in_a_hidden_test_does_not_name_it_in_a_visible_one(tmp_path):
+    """In a folder of suites, where a test's name in the results has its suite's."""
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "welcome.robot").write_text(HIDDEN_SUITE)
+    write_attacker(tmp_path / "class" / "prober", CRASHES_ON_SECRET, False, {}, "")
+    out = tmp_path / "out"
+    result = run_grader(
+        *["--suite", suites, *GRADE[2:]], "--outputdir", out, tmp_path / "class" / "prober"
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = Verdict.load(out / "prober")
+    assert [test.name for test in verdict.tests] == [
+        "Welcome.The Secret Requirement",
+        "Welcome.Exactly 1 Is Welcome",
+    ]
+    hidden, shown = gradescope(verdict, {"hidden": "hidden"})["tests"]
+    assert hidden["visibility"] == "hidden"
+    assert "before this test, during a test shown later" in shown["output"]
+    assert "Secret" not in shown["output"]

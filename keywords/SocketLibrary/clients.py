@@ -179,6 +179,15 @@ class ClientKeywords:
         """
         return self._exited(self._client(alias), timeout)
 
+    def get_client_exit_code(
+        self, timeout: timedelta | None = None, alias: str | None = None
+    ) -> int:
+        """Wait until the client exits and return its exit code; like `Wait For Client`.
+
+        | ${code} = | Get Client Exit Code |
+        """
+        return self._exited(self._client(alias), timeout)
+
     def client_exit_code_should_be(
         self, expected: int, timeout: timedelta | None = None, alias: str | None = None
     ) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import subprocess
 import time
 import weakref
 from collections.abc import Iterator
@@ -26,7 +25,14 @@ from robot.utils import ConnectionCache
 
 from .display import quote, seconds_text, to_seconds
 from .handoff import client_launcher, launcher_from
-from .processes import InputFeeder, ManagedProcess, ProcessError, describe_exit, split_command
+from .processes import (
+    InputFeeder,
+    ManagedProcess,
+    ProcessError,
+    describe_exit,
+    split_command,
+    wait_for_exit,
+)
 
 STREAMS = ("stdout", "stderr")
 # How much of a stream a failure message shows.
@@ -57,8 +63,8 @@ class Client:
     def wait(self, timeout: float) -> int | None:
         """The exit code, once the client has exited; None if it still runs after
         ``timeout`` seconds."""
-        with suppress(subprocess.TimeoutExpired):
-            self.process.popen.wait(timeout=timeout)
+        if self.process.popen.poll() is None:
+            wait_for_exit({self.process.pid}, timeout)  # woken by the exit itself
         return self.process.popen.poll()
 
     def stop(self, grace: float) -> int:

@@ -443,21 +443,31 @@ class Listener:
         if self.closed:
             raise TransportError(f"the listener on {self.transport} {self.address} is closed")
         started = time.monotonic()
-        watched = [self.sock] if unless is None else [self.sock, unless]
-        ready, _, _ = select.select(watched, [], [], max(wait, 0.0))
-        if self.sock not in ready:
+        deadline = started + max(wait, 0.0)
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if unless is not None:
+            poller.register(unless, select.POLLIN)
+        self.sock.settimeout(0.0)  # accept only what poll saw waiting
+        while True:
+            ready = {fd for fd, _event in poller.poll(max(deadline - time.monotonic(), 0) * 1000)}
+            if self.sock.fileno() in ready:
+                try:
+                    sock, address = self.sock.accept()
+                    break
+                except BlockingIOError:  # it went away (a reset) before it was taken
+                    continue
+                except OSError as error:
+                    raise TransportError(
+                        f"could not accept a connection on {self.address}: "
+                        f"{error.strerror or error}"
+                    ) from None
             if ready:
                 raise Abandoned(f"no client connected to {self.transport} {self.address}")
-            raise TransportError(
-                f"no client connected to {self.transport} {self.address} within {wait:g}s"
-            )
-        self.sock.settimeout(0.0)  # readable: a connection is waiting
-        try:
-            sock, address = self.sock.accept()
-        except OSError as error:
-            raise TransportError(
-                f"could not accept a connection on {self.address}: {error.strerror or error}"
-            ) from None
+            if time.monotonic() >= deadline:
+                raise TransportError(
+                    f"no client connected to {self.transport} {self.address} within {wait:g}s"
+                )
         sock.settimeout(None)
         if sock.family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -15,7 +15,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -46,7 +46,8 @@ class Client:
     encoding: str
     timeout: float
     feeder: InputFeeder | None = None
-    logged_end: bool = field(default=False)
+    logged_end: bool = False
+    stopped_after: float | None = None  # its age when it was stopped while running
 
     @property
     def age(self) -> float:
@@ -68,6 +69,8 @@ class Client:
         return self.process.popen.poll()
 
     def stop(self, grace: float) -> int:
+        if self.process.popen.poll() is None:
+            self.stopped_after = self.age
         code = self.process.stop(grace)
         if self.feeder:
             self.feeder.stop()
@@ -91,6 +94,8 @@ class Client:
         code = self.process.popen.poll()
         if code is None:
             return f"is still running after {seconds_text(self.age)}"
+        if self.stopped_after is not None:
+            return f"was stopped while still running, after {seconds_text(self.stopped_after)}"
         return describe_exit(code)
 
 

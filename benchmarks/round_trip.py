@@ -6,6 +6,15 @@ Four ways to do the same request and check, each run as a plain ``robot`` suite:
   (c) kit   - SocketLibrary ``Send`` + ``Reply Should Be``;
   (d) telnet- the Telnet library: ``Write Bare`` + ``Read Until`` + ``Should Be Equal``.
 The cost per iteration is (time of 3N iterations - time of N) / 2N, so start-up cancels.
+(c) ends with ``Close All Connections`` in its teardown, as suites do, so the test's
+sequence chart is drawn too.
+
+A fifth variant, (e) tests, measures what the transcript costs per test rather than per
+round trip: each iteration is a test of its own that opens a connection, does one checked
+round trip and closes it in its teardown (its lines, and its chart). It is not run
+unless named: ``--only tests`` (with ``--iterations 300``, say). Nor is (f) message, a
+no-op beside a no-op that logs one line: (f) - (b) is what one message in log.html costs,
+the price of each keyword writing its own transcript lines.
 Each measurement is repeated; medians and ratios are printed, of the wall time and of the
 CPU time the robot process used (steadier on a shared, loaded machine).
 
@@ -13,6 +22,7 @@ CPU time the robot process used (steadier on a shared, loaded machine).
 example the main branch), interleaved, so a change is compared under the same load.
 
 Run: python benchmarks/round_trip.py [--iterations 3000] [--repeat 3] [--against DIR]
+                                    [--only kit [--only ...]]
 """
 
 from __future__ import annotations
@@ -47,12 +57,19 @@ Noop
         No Op
     END
 
+Message
+    FOR    ${{i}}    IN RANGE    ${{N}}
+        No Op
+        Log One Line
+    END
+
 Kit
     Open TCP Connection    ${{HOST}}    ${{PORT}}
     FOR    ${{i}}    IN RANGE    ${{N}}
         Send    ping\\n
         Reply Should Be    Echo=>ping\\n
     END
+    [Teardown]    Close All Connections
 
 Telnet
     Telnet.Open Connection    ${{HOST}}    port=${{PORT}}    timeout=5s
@@ -62,12 +79,30 @@ Telnet
         Should Be Equal    ${{reply}}    Echo=>ping\\n
     END
 """
+# One test per iteration, each named Tests <n>: the (e) variant.
+SHORT_TESTS = """\
+*** Settings ***
+Library    SocketLibrary
+Test Teardown    Close All Connections
+
+*** Test Cases ***
+"""
+SHORT_TEST = """\
+Tests {n}
+    Open TCP Connection    ${{HOST}}    ${{PORT}}
+    Send    ping\\n
+    Reply Should Be    Echo=>ping\\n
+
+"""
 VARIANTS = {
     "raw": "(a) raw socket loop",
     "noop": "(b) two no-op keywords",
     "kit": "(c) Send + Reply Should Be",
     "telnet": "(d) Telnet Write/Read/Equal",
+    "tests": "(e) a test: open, round trip, close",
+    "message": "(f) no-op + no-op logging a line",
 }
+DEFAULT_VARIANTS = ["raw", "noop", "kit", "telnet"]
 
 
 def run(
@@ -75,6 +110,11 @@ def run(
 ) -> tuple[float, float]:
     """Wall and CPU seconds of one robot run."""
     with tempfile.TemporaryDirectory() as out:
+        if test == "Tests":
+            suite = Path(out) / "tests.robot"
+            tests = "".join(SHORT_TEST.format(n=n) for n in range(iterations))
+            suite.write_text(SHORT_TESTS + tests)
+            test = "Tests *"
         cpu_before = _children_cpu()
         started = time.perf_counter()
         subprocess.run(
@@ -114,18 +154,34 @@ def per_iteration(
     return (wall3 - wall1) / (2 * n), (cpu3 - cpu1) / (2 * n)
 
 
+def medians(samples: dict[str, list[tuple[float, float]]], which: int) -> dict[str, float]:
+    return {name: statistics.median(got[which] for got in runs) for name, runs in samples.items()}
+
+
 def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
     for measure, which in (("wall", 0), ("CPU", 1)):
-        values = {name: [sample[which] for sample in got] for name, got in samples.items()}
-        median = {name: statistics.median(got) for name, got in values.items()}
-        print(f"{title}, {measure} time per iteration, median of {len(values['kit'])}:")
-        for name, label in VARIANTS.items():
-            spread = ", ".join(f"{value * 1000:.3f}" for value in values[name])
-            print(f"  {label:<30} {median[name] * 1000:7.3f} ms   [{spread}]")
-        print(
-            f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}  (target <= 0.6)"
-        )
-        print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}  (target <= 1.3)")
+        median = medians(samples, which)
+        count = len(next(iter(samples.values())))
+        print(f"{title}, {measure} time per iteration, median of {count}:")
+        for name, runs in samples.items():
+            spread = ", ".join(f"{sample[which] * 1000:.3f}" for sample in runs)
+            print(f"  {VARIANTS[name]:<36} {median[name] * 1000:7.3f} ms   [{spread}]")
+        if {"kit", "telnet"} <= median.keys():
+            print(f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}")
+        if {"kit", "noop"} <= median.keys():
+            print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}")
+        if {"message", "noop"} <= median.keys():
+            cost = (median["message"] - median["noop"]) * 1e6
+            print(f"  (f)-(b) one log message   {cost:.0f} us")
+
+
+def compare(kits: list[str], samples: dict[str, dict[str, list[tuple[float, float]]]]) -> None:
+    """This checkout's medians over the other's, variant by variant."""
+    ours, theirs = (samples[kit] for kit in kits)
+    for measure, which in (("wall", 0), ("CPU", 1)):
+        mine, other = medians(ours, which), medians(theirs, which)
+        ratios = ", ".join(f"{name} {mine[name] / other[name]:.3f}" for name in mine)
+        print(f"this checkout / {kits[1]}, {measure} time: {ratios}")
 
 
 def main() -> None:
@@ -135,7 +191,14 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--against", type=Path, help="another checkout to compare with")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(VARIANTS),
+        help="run only this variant (repeatable); default: " + ", ".join(DEFAULT_VARIANTS),
+    )
     args = parser.parse_args()
+    variants = args.only or DEFAULT_VARIANTS
     here = Path(__file__).resolve().parent
     kits = {"this checkout": dict(os.environ)}
     if args.against:
@@ -144,9 +207,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, serve("echo") as address:
         suite = Path(folder) / "round_trip.robot"
         suite.write_text(SUITE.format(root=ROOT, here=here))
-        samples = {kit: {name: [] for name in VARIANTS} for kit in kits}
+        samples = {kit: {name: [] for name in variants} for kit in kits}
         for _ in range(args.repeat):  # interleaved, so drift hits every variant alike
-            for name in VARIANTS:
+            for name in variants:
                 for kit, env in kits.items():
                     samples[kit][name].append(
                         per_iteration(suite, name.capitalize(), address, args.iterations, env)
@@ -154,6 +217,8 @@ def main() -> None:
     print(f"N={args.iterations} vs 3N")
     for kit, got in samples.items():
         report(kit, got)
+    if args.against:
+        compare(list(kits), samples)
 
 
 if __name__ == "__main__":

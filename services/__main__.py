@@ -3,7 +3,8 @@
 The first stdout line is ``LISTENING <tcp|udp> <host>:<port>``. SIGTERM or SIGINT stop it
 gracefully with exit code 0: it stops accepting, gives open connections up to
 ``--stop-grace`` seconds (1 by default) to end, cuts the rest, and logs every one. A port
-that cannot be bound gives one error line and exit code 2.
+that cannot be bound, or a TLS certificate that cannot be loaded, gives one error line
+and exit code 2. TCP behaviours run over TLS with ``--tls-cert`` (and ``--tls-key``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="on SIGTERM or SIGINT, how long open connections may take to finish "
             f"before they are cut (default {STOP_GRACE:g})",
         )
+        if behaviour.transport == "tcp":
+            sub.add_argument(
+                "--tls-cert",
+                metavar="PEM",
+                help="serve over TLS with this certificate chain (PEM; the key may be in it)",
+            )
+            sub.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
         for option in behaviour.options:
             sub.add_argument(
                 option.flag,
@@ -137,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop_signals = StopSignals()
     try:
-        server = Server(args.name, args.host, args.port, stop_grace=args.stop_grace, **options)
+        tls = {"tls_cert": args.tls_cert, "tls_key": args.tls_key} if "tls_cert" in args else {}
+        server = Server(
+            args.name, args.host, args.port, stop_grace=args.stop_grace, **tls, **options
+        )
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         print(

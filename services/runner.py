@@ -5,6 +5,10 @@ what a behaviour says. TCP servers give each client its own thread (so one idle 
 never delays another); UDP servers answer each datagram in the serving thread, which keeps
 replies in order and costs no thread per datagram.
 
+TCP behaviours can run over TLS (``tls_cert``, ``tls_key``): each connection's handshake
+runs on its own thread, bounded by ``HANDSHAKE_SECONDS``, so a client that never
+completes it delays nobody.
+
 Stopping is graceful and bounded: the server stops accepting, gives the conversations
 still open up to ``stop_grace`` seconds (1 s by default) to end, then cuts the rest, and
 every conversation logs its line before ``stop()`` returns.
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +45,8 @@ POLL_INTERVAL = 0.05
 STOP_GRACE = 1.0
 # How long cut conversations get to log and end: their threads wake from any socket call.
 CUT_SECONDS = 0.5
+# How long a TLS client may take to complete its handshake.
+HANDSHAKE_SECONDS = 10.0
 
 
 def split_host(host: str) -> tuple[socket.AddressFamily, str]:
@@ -67,6 +75,8 @@ class StreamHandler(socketserver.BaseRequestHandler):
         self.chunks = 0
         self.ending = "client closed"
         try:
+            if isinstance(self.request, ssl.SSLSocket) and not self._handshake():
+                return
             if protocol.greeting:
                 self.send(protocol.greeting)
             self.request.settimeout(protocol.idle_timeout)
@@ -85,6 +95,16 @@ class StreamHandler(socketserver.BaseRequestHandler):
                     return
         except OSError as error:
             self.ending = f"ended by {type(error).__name__}: {error}"
+
+    def _handshake(self) -> bool:
+        self.request.settimeout(HANDSHAKE_SECONDS)
+        try:
+            self.request.do_handshake()
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "reason", None) or error
+            self.ending = f"TLS handshake failed: {reason}"
+            return False
+        return True
 
     def send(self, data: bytes) -> None:
         """Send one reply. Test variants override this to split or delay replies."""
@@ -143,11 +163,18 @@ class StreamServer(_Serving, socketserver.ThreadingMixIn, socketserver.TCPServer
     default_handler = StreamHandler
     protocol: StreamProtocol
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, tls: ssl.SSLContext | None = None, **kwargs: object) -> None:
         self._open: set[socket.socket] = set()  # conversations whose thread has not ended
         self._cut: set[socket.socket] = set()
         self._ended = threading.Condition()
+        self.tls = tls
         super().__init__(*args, **kwargs)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        request, address = super().get_request()
+        if self.tls:  # the handshake happens on the conversation's own thread
+            request = self.tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        return request, address
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
         with self._ended:
@@ -156,7 +183,10 @@ class StreamServer(_Serving, socketserver.ThreadingMixIn, socketserver.TCPServer
 
     def shutdown_request(self, request: socket.socket) -> None:
         try:
-            request.shutdown(socket.SHUT_WR)
+            if isinstance(request, ssl.SSLSocket):
+                _send_close_notify(request)
+            # A TCP FIN; on TLS too, since ssl's own shutdown would stop the draining below.
+            socket.socket.shutdown(request, socket.SHUT_WR)
             request.settimeout(LINGER_SECONDS)
             deadline = time.monotonic() + LINGER_SECONDS
             while time.monotonic() < deadline and request.recv(RECV_SIZE):
@@ -189,9 +219,19 @@ class StreamServer(_Serving, socketserver.ThreadingMixIn, socketserver.TCPServer
         log.info("stopping: cutting %d connection(s) still open after %gs", len(left), grace)
         for client in left:
             with suppress(OSError):
-                client.shutdown(socket.SHUT_RDWR)  # wakes its thread from recv or send
+                # Wakes its thread from recv or send; on TLS too, keeping TLS in place.
+                socket.socket.shutdown(client, socket.SHUT_RDWR)
         with self._ended:
             self._ended.wait_for(lambda: not self._open, CUT_SECONDS)
+
+
+def _send_close_notify(request: ssl.SSLSocket) -> None:
+    """Tell a TLS client that the stream ends here, without waiting for its answer."""
+    request.setblocking(False)
+    # ssl's errors are OSErrors ("want read" is the expected one); ValueError: no TLS left.
+    with suppress(OSError, ValueError):
+        request.unwrap()  # sends close_notify, then would wait for the client's
+    request.setblocking(True)
 
 
 class DatagramServer(_Serving, socketserver.UDPServer):
@@ -215,6 +255,8 @@ class Server:
         protocol: StreamProtocol | DatagramProtocol | None = None,
         handler: type[socketserver.BaseRequestHandler] | None = None,
         stop_grace: float = STOP_GRACE,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
         **options: object,
     ) -> None:
         if stop_grace < 0:
@@ -233,8 +275,14 @@ class Server:
             address: object = bind_host
         else:
             address = (bind_host, self.behaviour.default_port if port is None else port)
+        if tls_cert or tls_key:
+            if self.behaviour.transport != "tcp":
+                raise ValueError("TLS is offered for the TCP behaviours only")
+            tls = {"tls": server_tls_context(tls_cert, tls_key)}
+        else:
+            tls = {}
         server_class = StreamServer if self.behaviour.transport == "tcp" else DatagramServer
-        self._server = server_class(family, address, protocol, handler)
+        self._server = server_class(family, address, protocol, handler, **tls)
         self._thread: threading.Thread | None = None
         self.stop_grace = stop_grace
 
@@ -294,13 +342,33 @@ class Server:
         self.stop()
 
 
+def server_tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
+    """A server context: TLS 1.2 or newer, with the certificate chain in ``cert`` (PEM) and
+    its key in ``key`` or in ``cert``."""
+    if not cert:
+        raise ValueError("a TLS key needs its certificate (--tls-cert)")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # A client that half-closes sends a TCP FIN, not close_notify (Python's ssl cannot
+    # send one and go on reading): take it as the end of its input, as over plain TCP,
+    # instead of answering with an alert.
+    context.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        # "[SSL] PEM lib (_ssl.c:3905)" says "PEM lib"
+        reason = re.sub(r"^\[\w+\] | \(_ssl\.c:\d+\)$", "", str(error.strerror or error))
+        raise ValueError(f"cannot load the TLS certificate {cert}: {reason}") from None
+    return context
+
+
 @contextmanager
 def serve(
     name: str, host: str = "127.0.0.1", port: int = 0, **options: object
 ) -> Iterator[tuple[str, int]]:
     """Serve a behaviour on a background thread; yields ``(host, port)`` once listening.
 
-    ``options`` are the behaviour's (``idle_timeout=``) and ``stop_grace=`` (seconds).
+    ``options`` are the behaviour's (``idle_timeout=``), ``stop_grace=`` (seconds), and
+    ``tls_cert=``/``tls_key=`` (PEM files) to serve a TCP behaviour over TLS.
 
     >>> with serve("echo") as (host, port):
     ...     pass

@@ -174,7 +174,8 @@ class ClientKeywords:
             f"Started client {shlex.join(args)} (pid {process.pid}) {where}; its stdout "
             f"goes to {output.name}, its stderr to {errors.name}."
         )
-        self._transcript.add(client.label, 0.0, f"started {shlex.join(args)}")
+        self._transcript.note(client.label, f"started {shlex.join(args)}")
+        self._transcript.settle()
         return index
 
     def wait_for_client(self, timeout: timedelta | None = None, alias: str | None = None) -> int:
@@ -388,7 +389,7 @@ class ClientKeywords:
         if client.logged_end:
             return
         client.logged_end = True
-        self._transcript.add(client.label, client.age, client.state())
+        self._transcript.note(client.label, client.state())
         self._transcript.flush()
         logger.info(f"Client {shlex.join(client.process.args)} {client.state()}.{_tail(client)}")
 

@@ -50,8 +50,10 @@ from .transcript import Transcript
 from .transport import (
     DEFAULT_BUFFER_LIMIT,
     Connection,
+    Kind,
     Outcome,
     StreamConnection,
+    TlsOptions,
     TransportError,
     open_datagram,
     open_stream,
@@ -132,22 +134,31 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
 
     = Transcript =
 
-    Every open, send, receive and close is one line in log.html: the connection (alias or
-    index), the time since it opened, the direction (``\u2192`` sent, ``\u2190`` received),
-    the byte count and the data. Text is quoted with whitespace and control characters
-    escaped (``'HELLO\\n'``); data that does not decode is shown as hex. Each received
-    piece is a line of its own, so the log also shows how the peer segmented its replies.
-    | #1 +0.000s opened tcp 127.0.0.1:40112 \u2192 127.0.0.1:50007
-    | #1 +0.001s \u2192 5 B 'hello'
-    | #1 +0.002s \u2190 11 B 'Echo=>hello'
-    | #1 +0.004s closed
+    Every open, send, receive and close is one line in log.html: the time since the test
+    began (the same clock for every connection, so the lines of interleaved connections
+    read in order), the connection (alias or index), the direction (``\u2192`` sent,
+    ``\u2190`` received), the byte count and the data. Text is quoted with whitespace and
+    control characters escaped (``'HELLO\\n'``); data that does not decode is shown as
+    hex. Each received piece is a line of its own, so the log also shows how the peer
+    segmented its replies. A TLS connection's open names its version and cipher.
+    | +0.000s #1 opened tcp 127.0.0.1:40112 \u2192 127.0.0.1:50007
+    | +0.001s #1 \u2192 5 B 'hello'
+    | +0.002s #1 \u2190 11 B 'Echo=>hello'
+    | +0.004s #1 closed
 
-    The lines are written in blocks, because each message in log.html costs about as
-    much as a keyword call: just before a keyword fails (the conversation leading to the
-    failure sits above the failure), when connections are closed (put `Close All
-    Connections` in the test teardown) or servers stopped, and every 100 lines. Lines a
-    test leaves behind without closing its connections are written, marked, at the start
-    of the next test.
+    Each keyword writes its own lines, so expanding `Send` in log.html shows what it sent.
+    In a test's 101st line and beyond (a long loop), lines are written in blocks of 100
+    instead, because a message in log.html can cost as much as a keyword call.
+
+    Each test that opened a connection also gets a sequence chart, an inline SVG that
+    needs no tool to view: a lifeline per connection and one per server, an arrow per
+    send, receive, open, half-close, close and reset, labelled with the byte count and
+    the data, and the test-relative time of each row. A failing keyword writes it just
+    before its failure, with the failure in red; otherwise `Close All Connections` in the
+    test teardown writes it. A test longer than 120 steps shows its first and last 60,
+    and says how many are left out; the lines keep everything. A test that leaves its
+    connections open without a teardown gets its chart, marked, at the start of the
+    next test.
 
     = Failures =
 
@@ -238,29 +249,55 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         timeout: timedelta | None = None,
         encoding: str | None = None,
         connect_timeout: timedelta | None = None,
+        *,
+        tls: bool = False,
+        ca_file: str | None = None,
+        verify: bool = True,
+        server_hostname: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
     ) -> int:
         """Connect to a TCP server and return the new connection's index.
 
         ``host`` is a name, an IPv4 or IPv6 address, or ``unix:/path`` for a Unix stream
         socket (then give no ``port``). ``timeout`` and ``encoding`` become the
-        connection's defaults. ``connect_timeout`` bounds the connect itself and defaults
-        to ``timeout``. Fails with ``Connection refused by host:port`` when nobody listens.
+        connection's defaults. ``connect_timeout`` bounds the connect itself, and the TLS
+        handshake, and defaults to ``timeout``. Fails with ``Connection refused by
+        host:port`` when nobody listens.
+
+        ``tls=True`` runs the connection over TLS (1.2 or newer). The server's certificate
+        must be issued for ``host`` (or ``server_hostname``, which is also sent as SNI) by
+        a CA the system trusts, or by one in ``ca_file`` (PEM). ``client_cert`` (PEM, with
+        the key in it or in ``client_key``) is presented to servers that ask for one.
+        ``verify=False`` accepts any certificate for any name: the transcript says so on
+        the open. A failed handshake says why: a certificate that is not trusted, a name
+        it is not valid for, or a peer that does not speak TLS. The transcript and the
+        chart show the TLS version and cipher. These options are named only.
 
         | ${index} = | Open TCP Connection | 127.0.0.1 | 50007 |
         | Open TCP Connection | ::1 | 8888 | alias=second | timeout=2s |
         | Open TCP Connection | unix:/tmp/echo.sock |
+        | Open TCP Connection | localhost | 8443 | tls=True | ca_file=${CURDIR}/ca.pem |
+        | Open TCP Connection | 127.0.0.1 | 8443 | tls=True | server_hostname=echo.test |
+        | Open TCP Connection | localhost | 8443 | tls=True | client_cert=me.pem |
 
         See also `Open UDP Connection`, `Switch Connection` and `Close All Connections`.
         """
         wait = self._timeout if timeout is None else to_seconds(timeout)
         limit = wait if connect_timeout is None else to_seconds(connect_timeout)
         options = self._connection_options(wait, encoding, alias)
+        tls_options = _tls_options(tls, ca_file, verify, server_hostname, client_cert, client_key)
         try:
             connection = open_stream(
-                host, port, connect_timeout=limit, buffer_limit=self._buffer_limit, **options
+                host,
+                port,
+                connect_timeout=limit,
+                tls=tls_options,
+                buffer_limit=self._buffer_limit,
+                **options,
             )
         except TransportError as error:
-            self._fail(str(error))
+            self._fail(str(error), _Attempt(alias, host, port))
         return self._register(connection, alias)
 
     @keyword("Open UDP Connection")
@@ -288,7 +325,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
                 host, port, **self._connection_options(wait, encoding, alias)
             )
         except TransportError as error:
-            self._fail(str(error))
+            self._fail(str(error), _Attempt(alias, host, port))
         return self._register(connection, alias)
 
     def _connection_options(self, timeout: float, encoding: str | None, alias: str | None) -> dict:
@@ -302,11 +339,12 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
     def _register(self, connection: Connection, alias: str | None) -> int:
         index = self._connections.register(connection, alias)
         connection.label = alias or f"#{index}"
-        self._transcript.add(
-            connection.label,
-            connection.age,
-            f"opened {connection.transport} {connection.local} \u2192 {connection.peer}",
-        )
+        opened = f"opened {connection.transport} {connection.local} \u2192 {connection.peer}"
+        if connection.tls:
+            opened += f" over {connection.tls}"
+        chart_label = f"connect, {connection.tls}" if connection.tls else ""
+        self._transcript.record(connection, "open", opened, chart_label)
+        self._transcript.settle()
         return index
 
     def switch_connection(self, index_or_alias: str) -> int | None:
@@ -336,8 +374,8 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         if self._connections:
             connection = self._connections.current
             connection.close()
-            self._transcript.add(connection.label, connection.age, "closed")
-            self._transcript.flush()
+            self._transcript.record(connection, "close", "closed")
+            self._transcript.settle()
             self._connections.current_index = None
 
     def reset_connection(self) -> None:
@@ -353,8 +391,8 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         """
         connection = self._stream()
         connection.reset()
-        self._transcript.add(connection.label, connection.age, "reset (RST sent)")
-        self._transcript.flush()
+        self._transcript.record(connection, "reset", "reset (RST sent)")
+        self._transcript.settle()
         self._connections.current_index = None
 
     def half_close_connection(self) -> None:
@@ -376,8 +414,9 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         try:
             connection.half_close()
         except TransportError as error:
-            self._fail(str(error))
-        self._transcript.add(connection.label, connection.age, "half-closed (FIN sent)")
+            self._fail(str(error), connection)
+        self._transcript.record(connection, "half-close", "half-closed (FIN sent)")
+        self._transcript.settle()
 
     def close_all_connections(self) -> None:
         """Close every connection this suite opened. Use it in teardowns.
@@ -390,10 +429,10 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         """
         for connection in self._connections:
             if not connection.closed:
-                self._transcript.add(connection.label, connection.age, "closed")
+                self._transcript.record(connection, "close", "closed")
         self._connections.close_all()
         self._close_listeners()
-        self._transcript.flush()
+        self._transcript.finish()
 
     def set_connection_timeout(self, timeout: timedelta) -> str:
         """Set the current connection's default timeout; return the old one.
@@ -457,7 +496,8 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         try:
             connection.send(payload)
         except TransportError as error:
-            self._fail(str(error))
+            self._fail(str(error), connection)
+        self._transcript.settle()
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -754,7 +794,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         See also `Start Server` and `Stop All Servers`.
         """
         server = self._server(alias)
-        self._transcript.flush()  # the conversation comes before the server's end
+        self._transcript.finish()  # the conversation comes before the server's end
         self._let_it_end(server)
         code = server.stop(to_seconds(grace))
         self._record(facts.server_stopped, server.token, code)
@@ -770,7 +810,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
 
         | Suite Teardown | Stop All Servers |
         """
-        self._transcript.flush()
+        self._transcript.finish()
         for server in self._servers:
             if server.alive():
                 self._servers.switch(server)
@@ -834,7 +874,9 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         wait = connection.timeout if timeout is None else to_seconds(timeout)
         outcome = connection.wait(expectation, wait)
         if not expectation.passed(outcome):
-            self._fail(failure(expectation, outcome, connection.encoding))
+            message = failure(expectation, outcome, connection.encoding)
+            self._fail(message, connection, timed_out=outcome.kind is Kind.TIMED_OUT)
+        self._transcript.settle()
         return outcome
 
     def _decoded(self, connection: Connection, data: bytes) -> str:
@@ -846,14 +888,21 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
                 f"{connection.encoding}; use as_bytes=True to get the bytes"
             )
 
-    def _fail(self, message: str) -> NoReturn:
-        """Fail; name a started server that has died, the likely cause of the failure."""
+    def _fail(
+        self, message: str, where: Connection | _Attempt | None = None, timed_out: bool = False
+    ) -> NoReturn:
+        """Fail; name a started server that has died, the likely cause of the failure.
+
+        The transcript so far and its chart are written first, with the failure marked on
+        the connection ``where`` it happened."""
         died = [
             server
             for server in self._servers
             if not server.stopped and server.exit_code is not None
         ]
-        self._transcript.flush()
+        if where is not None:
+            self._transcript.note_failure(where, message, timed_out)
+        self._transcript.finish()
         notes = "".join(
             f"\nThe server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
             for server in died
@@ -864,12 +913,52 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
 def _clean_up(
     connections: ConnectionCache, servers: ConnectionCache, transcript: Transcript
 ) -> None:
-    transcript.flush()
+    transcript.finish()
     connections.close_all()
     for server in servers:
         if server.alive():
             server.stop()
     servers.empty_cache()
+
+
+def _tls_options(
+    tls: bool,
+    ca_file: str | None,
+    verify: bool,
+    server_hostname: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+) -> TlsOptions | None:
+    """The TLS options, or None without ``tls``; TLS options without it are an error, not
+    a plain connection."""
+    given = {
+        "ca_file": ca_file,
+        "verify": None if verify else False,
+        "server_hostname": server_hostname,
+        "client_cert": client_cert,
+        "client_key": client_key,
+    }
+    if not tls:
+        named = [name for name, value in given.items() if value is not None]
+        if named:
+            verb = "needs" if len(named) == 1 else "need"
+            raise ValueError(f"{' and '.join(named)} {verb} tls=True")
+        return None
+    if client_key and not client_cert:
+        raise ValueError("client_key needs client_cert")
+    return TlsOptions(ca_file, verify, server_hostname, client_cert, client_key)
+
+
+class _Attempt:
+    """A connection that failed to open, as the transcript's chart names it."""
+
+    role = "client"
+    local = "-"
+
+    def __init__(self, alias: str | None, host: str, port: int | None) -> None:
+        self.label = alias or "(new)"
+        shown_host = f"[{host}]" if ":" in host and not host.startswith("unix:") else host
+        self.peer = host if port is None else f"{shown_host}:{port}"
 
 
 def _run_context() -> tuple[Path, str] | None:

@@ -54,7 +54,8 @@ class ListeningKeywords:
             self._fail(str(error))
         index = self._listeners.register(listener, alias)
         listener.label = alias or f"listener {index}"
-        self._transcript.add(listener.label, 0.0, f"listening on tcp {listener.address}")
+        self._transcript.note(listener.label, f"listening on tcp {listener.address}")
+        self._transcript.settle()
         return listener.port
 
     @keyword("Listen On UDP Port")
@@ -89,7 +90,8 @@ class ListeningKeywords:
             self._fail(str(error))
         index = self._connections.register(endpoint, alias)
         endpoint.label = alias or f"#{index}"
-        self._transcript.add(endpoint.label, endpoint.age, f"listening on udp {endpoint.local}")
+        self._transcript.note(endpoint.label, f"listening on udp {endpoint.local}")
+        self._transcript.settle()
         return endpoint.sock.getsockname()[1]
 
     def accept_connection(
@@ -139,11 +141,9 @@ class ListeningKeywords:
             self._fail(str(error))
         index = self._connections.register(connection, alias)
         connection.label = alias or f"#{index}"
-        self._transcript.add(
-            connection.label,
-            connection.age,
-            f"accepted tcp {connection.local} \u2190 {connection.peer}",
-        )
+        accepted = f"accepted tcp {connection.local} \u2190 {connection.peer}"
+        self._transcript.record(connection, "accept", accepted, "connect")
+        self._transcript.settle()
         return index
 
     def get_peer_address(self) -> str:
@@ -171,7 +171,8 @@ class ListeningKeywords:
         except RuntimeError as error:
             self._fail(str(error))
         source.close()
-        self._transcript.add(source.label, source.age, f"stopped listening on tcp {source.address}")
+        self._transcript.note(source.label, f"stopped listening on tcp {source.address}")
+        self._transcript.settle()
 
     def _close_listeners(self) -> None:
         """Part of `Close All Connections`."""

@@ -10,6 +10,10 @@ out, closed, reset, buffer full, or failed with the reason) carrying the bytes c
 and the time waited, as a sans-IO parser returns events. Nothing is consumed by waiting;
 ``consume(outcome)`` takes a matched answer. What TCP and UDP do differently (a stream
 versus whole datagrams, a close versus an ICMP refusal) is decided here, not by callers.
+
+A stream may run over TLS (``open_stream(..., tls=TlsOptions())``): the handshake is
+bounded by the connect timeout, the certificate is verified unless told otherwise, and
+TLS's own ends (close_notify, a TCP FIN without it, an alert) map onto the same outcomes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import errno
 import os
 import select
 import socket
+import ssl
 import struct
 import time
 from collections import deque
@@ -32,7 +37,8 @@ RECV_SIZE = 65536
 MAX_DATAGRAM = 65535
 
 # Called with (connection, event, data) for every send ("->"), every receive ("<-"), and
-# the peer's close ("closed") or reset ("reset").
+# the peer's close ("closed"; "truncated" for a TLS peer that sent no close_notify) or
+# reset ("reset").
 TrafficObserver = Callable[["Connection", str, bytes], None]
 
 # What ``Matcher.scan`` returns when the buffer can no longer become the answer.
@@ -52,6 +58,17 @@ class Matcher(Protocol):
 
     def whole(self, datagram: bytes) -> bool:
         """On datagrams: whether this whole datagram is the answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOptions:
+    """How to run a stream over TLS. Verified against the system's CAs by default."""
+
+    ca_file: str | None = None  # CA certificates (PEM) to trust instead of the system's
+    verify: bool = True  # False: accept any certificate and any name (said in the log)
+    server_hostname: str | None = None  # the name to check and send (SNI); default: host
+    client_cert: str | None = None  # PEM certificate (and key) to present to the server
+    client_key: str | None = None
 
 
 class Kind(enum.Enum):
@@ -94,6 +111,7 @@ class Connection:
     """What TCP and UDP connections share: a socket, a peer, an encoding and a timeout."""
 
     transport = "?"
+    role = "client"  # what this endpoint is: it connected to its peer
 
     def __init__(
         self,
@@ -115,17 +133,15 @@ class Connection:
         self.closed = False
         self.sending_closed = False  # after a half-close (FIN sent)
         self._observer = observer
+        self.tls = _tls_summary(sock)  # "TLSv1.3 TLS_AES_256_GCM_SHA384", or ""
+        try:
+            self.local = describe_peer(sock.family, sock.getsockname())
+        except OSError:
+            self.local = "?"
 
     @property
     def age(self) -> float:
         return time.monotonic() - self.opened_at
-
-    @property
-    def local(self) -> str:
-        try:
-            return describe_peer(self.sock.family, self.sock.getsockname())
-        except OSError:
-            return "?"
 
     def _observe(self, direction: str, data: bytes) -> None:
         if self._observer:
@@ -246,12 +262,21 @@ class StreamConnection(Connection):
         self.sock.settimeout(max(remaining, 0.0))  # 0 makes it a non-blocking poll
         try:
             chunk = self.sock.recv(min(RECV_SIZE, self.buffer_limit - len(self._buffer)))
-        except (TimeoutError, BlockingIOError):
+        except (TimeoutError, BlockingIOError, ssl.SSLWantReadError):
+            # A TLS socket polled without a timeout says "want read", not "would block".
             return Kind.TIMED_OUT
         except ConnectionResetError:
             self.peer_state = Kind.RESET
             self._observe("reset", b"")
             return None
+        except ssl.SSLEOFError:
+            # A TCP FIN without TLS's close_notify: closed, though it could be a truncation.
+            self.peer_state = Kind.CLOSED
+            self._observe("truncated", b"")
+            return None
+        except ssl.SSLError as error:
+            self._error = f"TLS error from {self.peer}: {error.reason or error}"
+            return Kind.FAILED
         except OSError as error:
             self._error = self._error_text("receive from", error)
             return Kind.FAILED
@@ -267,7 +292,8 @@ class StreamConnection(Connection):
         """Send a FIN: this side sends nothing more, and still receives."""
         self._check_open()
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            # On TLS too, a TCP FIN only: ssl's own shutdown would drop TLS for reading.
+            socket.socket.shutdown(self.sock, socket.SHUT_WR)
         except OSError as error:
             raise TransportError(self._error_text("half-close the connection to", error)) from None
         self.sending_closed = True
@@ -333,9 +359,15 @@ class DatagramConnection(Connection):
 
 
 def open_stream(
-    host: str, port: int | None, *, connect_timeout: float, **options: object
+    host: str,
+    port: int | None,
+    *,
+    connect_timeout: float,
+    tls: TlsOptions | None = None,
+    **options: object,
 ) -> StreamConnection:
-    """Connect over TCP (IPv4, IPv6) or to a Unix stream socket given as ``unix:/path``."""
+    """Connect over TCP (IPv4, IPv6) or to a Unix stream socket given as ``unix:/path``,
+    then, with ``tls``, do the TLS handshake, all within ``connect_timeout``."""
     if host.startswith("unix:"):
         path = host[len("unix:") :]
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -357,7 +389,99 @@ def open_stream(
     if sock.family != socket.AF_UNIX:
         # Each Send goes out at once: Nagle would hold small writes back a round trip.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls is not None:
+        sock = _start_tls(sock, tls, host, peer, opened_at + connect_timeout, connect_timeout)
     return StreamConnection(sock, peer, opened_at=opened_at, **options)
+
+
+def tls_context(tls: TlsOptions) -> ssl.SSLContext:
+    """A client context: TLS 1.2 or newer, the certificate and the name checked unless
+    ``verify`` is off."""
+    try:
+        context = ssl.create_default_context(cafile=tls.ca_file)
+        if not tls.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if tls.client_cert:
+            context.load_cert_chain(tls.client_cert, tls.client_key)
+    except (OSError, ssl.SSLError) as error:
+        raise TransportError(f"cannot set up TLS: {_tls_reason(error)}") from None
+    return context
+
+
+def _start_tls(
+    sock: socket.socket, tls: TlsOptions, host: str, peer: str, deadline: float, limit: float
+) -> ssl.SSLSocket:
+    context = tls_context(tls)
+    name = tls.server_hostname or (None if host.startswith("unix:") else host.strip("[]"))
+    try:
+        wrapped = context.wrap_socket(
+            sock, server_hostname=name, do_handshake_on_connect=False, suppress_ragged_eofs=False
+        )
+        # One call, one deadline: ssl bounds the whole handshake by the socket's timeout.
+        wrapped.settimeout(max(deadline - time.monotonic(), 0.001))
+        wrapped.do_handshake()
+    except TimeoutError:
+        sock.close()
+        raise TransportError(
+            f"TLS handshake with {peer} did not finish within {limit:g}s: does the peer speak TLS?"
+        ) from None
+    except ssl.SSLCertVerificationError as error:
+        sock.close()
+        raise TransportError(_untrusted(error, peer, name)) from None
+    except (ssl.SSLEOFError, ConnectionError) as error:
+        sock.close()
+        raise TransportError(
+            f"TLS handshake with {peer} failed: the peer closed the connection "
+            f"({_tls_reason(error)}); does it speak TLS?"
+        ) from None
+    except (ssl.SSLError, OSError) as error:
+        sock.close()
+        reason = _tls_reason(error)
+        if getattr(error, "reason", "") in NOT_TLS:
+            reason = f"the peer does not speak TLS: it answered with no TLS record ({reason})"
+        raise TransportError(f"TLS handshake with {peer} failed: {reason}") from None
+    return wrapped
+
+
+# OpenSSL's reasons when the bytes that came back were not a TLS record.
+NOT_TLS = {
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+    "UNEXPECTED_EOF_WHILE_READING",
+}
+HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+IP_MISMATCH = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH
+
+
+def _untrusted(error: ssl.SSLCertVerificationError, peer: str, name: str | None) -> str:
+    if error.verify_code in (HOSTNAME_MISMATCH, IP_MISMATCH):
+        return (
+            f"TLS handshake with {peer} failed: its certificate is not valid for {name!r}; "
+            f"give the name it was issued for as server_hostname"
+        )
+    return (
+        f"TLS handshake with {peer} failed: its certificate is not trusted "
+        f"({error.verify_message}); give the CA that issued it as ca_file"
+    )
+
+
+def _tls_reason(error: OSError) -> str:
+    reason = getattr(error, "verify_message", None) or getattr(error, "reason", None)
+    return str(reason or error.strerror or error)
+
+
+def _tls_summary(sock: socket.socket) -> str:
+    if not isinstance(sock, ssl.SSLSocket):
+        return ""
+    cipher = sock.cipher()
+    summary = f"{sock.version()} {cipher[0] if cipher else ''}".strip()
+    if sock.context.verify_mode == ssl.CERT_NONE:
+        summary += ", certificate NOT verified"
+    return summary
 
 
 def open_datagram(host: str, port: int, **options: object) -> DatagramConnection:
@@ -473,7 +597,9 @@ class Listener:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = "unix client" if self.unix_path else describe_peer(sock.family, address)
         # Its age counts from the start of the accept: the client connected no later.
-        return StreamConnection(sock, peer, opened_at=started, **options)
+        connection = StreamConnection(sock, peer, opened_at=started, **options)
+        connection.role = "server"
+        return connection
 
     def close(self) -> None:
         if not self.closed:
@@ -487,6 +613,8 @@ class Listener:
 class AnsweringDatagramConnection(DatagramConnection):
     """A bound, unconnected UDP endpoint: it receives from anyone, and ``send`` answers
     the sender of the last datagram received. ``peer`` names that sender."""
+
+    role = "server"
 
     def __init__(self, sock: socket.socket, **options: object) -> None:
         super().__init__(sock, "nobody yet", **options)

@@ -1,6 +1,7 @@
-"""Clients under test as processes: Start Client and its checks, the reference clients
-against the reference servers, and the client suites against the reference clients and
-every variant in ``tests/client_variants.py`` (the matrix in ``tests/client_verdicts.py``)."""
+"""Clients under test as processes: Start Client and its checks, and the reference clients
+against the reference servers. The client suites are judged against the reference clients
+and every variant in ``tests/client_variants.py`` (the matrix in
+``tests/client_verdicts.py``) by ``tests/test_client_stability.py``, run after run."""
 
 from __future__ import annotations
 
@@ -19,11 +20,8 @@ from SocketLibrary import SocketFailure
 from tests.client_variants import VARIANTS
 from tests.client_verdicts import (
     CLIENT_NAMES,
-    CORRECT,
     EXPECTED_FAILURES,
-    run_target,
     suite_tests,
-    verdict_problems,
 )
 from tests.helpers import ROOT, leftovers, mark_processes
 
@@ -254,11 +252,6 @@ def test_every_client_variant_has_an_expectation():
         tests = set(suite_tests(target.split(".")[0]))
         failing = expected(tests) if callable(expected) else expected
         assert failing and failing <= tests, target
-
-
-@pytest.mark.parametrize("target", [*CORRECT, *sorted(EXPECTED_FAILURES)])
-def test_each_client_gets_its_verdict(target, tmp_path):
-    assert verdict_problems(run_target(target, tmp_path), target) == ""
 
 
 def test_accept_fails_at_once_when_the_client_exits_without_connecting(lib):

@@ -23,7 +23,7 @@ import pytest
 from tests.client_verdicts import CORRECT, EXPECTED_FAILURES, run_target, verdict_problems
 from tests.test_stability import FAULTY_RUNS, PARALLEL, RUNS, cpu_hog  # noqa: F401 - a fixture
 
-pytestmark = [pytest.mark.slow, pytest.mark.stability, pytest.mark.xdist_group("stability")]
+pytestmark = [pytest.mark.slow, pytest.mark.stability]
 
 
 @pytest.mark.timeout(120 + 60 * RUNS + 100 * FAULTY_RUNS)

@@ -24,7 +24,7 @@ import pytest
 
 from tests.verdicts import CORRECT, EXPECTED_FAILURES, ONE_AT_A_TIME, run_target, verdict_problems
 
-pytestmark = [pytest.mark.slow, pytest.mark.stability, pytest.mark.xdist_group("stability")]
+pytestmark = [pytest.mark.slow, pytest.mark.stability]
 
 RUNS = int(os.environ.get("STABILITY_RUNS", "3"))
 FAULTY_RUNS = int(os.environ.get("STABILITY_FAULTY_RUNS", "1"))

@@ -1,8 +1,10 @@
-"""Wall time of the whole acceptance run: all six suites against the bundled servers.
+"""Wall time of the whole acceptance run: every suite, the six server suites against the
+bundled servers and the six client suites against the bundled clients.
 
 Plain ``robot`` against ``pabot`` (two processes, the longest suite first, no PabotLib),
-both writing output.xml, log.html and report.html, as the README's main command does.
-Medians of the repeats.
+both writing output.xml, log.html and report.html, as the README's main command does,
+and plain ``robot`` on the server suites alone (``--exclude client``), interleaved, so
+that what the client suites add is measured under the same load. Medians of the repeats.
 Run: python benchmarks/whole_run.py [--repeat 3]
 """
 
@@ -41,12 +43,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    runs: dict[str, list[float]] = {"robot": [], "pabot": []}
+    runs: dict[str, list[float]] = {"robot": [], "servers": [], "pabot": []}
     with tempfile.TemporaryDirectory() as folder:
         for number in range(args.repeat):
             out = Path(folder) / str(number)
             runs["robot"].append(
                 timed([sys.executable, "-m", "robot", "--outputdir", str(out / "robot"), "suites"])
+            )
+            runs["servers"].append(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "robot",
+                        "--exclude",
+                        "client",
+                        "--outputdir",
+                        str(out / "servers"),
+                        "suites",
+                    ]
+                )
             )
             runs["pabot"].append(
                 timed(
@@ -63,11 +79,16 @@ def main() -> None:
                     ]
                 )
             )
-    robot, pabot = (statistics.median(runs[tool]) for tool in ("robot", "pabot"))
-    print(f"all six suites, {os.cpu_count()} cores, median of {args.repeat}:")
-    print(f"  robot {robot:.1f} s   [{', '.join(f'{t:.1f}' for t in runs['robot'])}]")
-    print(f"  pabot {pabot:.1f} s   [{', '.join(f'{t:.1f}' for t in runs['pabot'])}]")
-    print(f"  pabot/robot {pabot / robot:.2f}")
+    robot, servers, pabot = (statistics.median(runs[run]) for run in runs)
+    print(f"every suite, {os.cpu_count()} cores, median of {args.repeat}:")
+    for run, label in (
+        ("robot", "robot, all suites"),
+        ("servers", "robot, server suites only"),
+        ("pabot", "pabot, all suites"),
+    ):
+        times = ", ".join(f"{t:.1f}" for t in runs[run])
+        print(f"  {label:27} {statistics.median(runs[run]):5.1f} s   [{times}]")
+    print(f"  the client suites add {robot - servers:.1f} s; pabot/robot {pabot / robot:.2f}")
 
 
 if __name__ == "__main__":

@@ -60,13 +60,14 @@ def grade_parser() -> argparse.ArgumentParser:
         "--port",
         type=int,
         required=True,
-        help="the port the servers listen on, as the assignment says",
+        help="the port the servers listen on, as the assignment says; for a client suite, "
+        "the port the suite listens on for the clients (0: any free port)",
     )
     parser.add_argument(
         "--cmd",
         required=True,
-        help="command that starts a server; it runs in a copy of the submission's "
-        "folder, and {dir} stands for that folder",
+        help="command that starts a server (or, for a client suite, a client); it runs in "
+        "a copy of the submission's folder, and {dir} stands for that folder",
     )
     parser.add_argument("--outputdir", type=Path, required=True)
     parser.add_argument(

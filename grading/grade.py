@@ -53,6 +53,7 @@ from .report import (
 ROOT = Path(__file__).resolve().parent.parent
 JUDGE = ROOT / "grading" / "judge.py"
 SUITES = ROOT / "suites"
+CLIENT_SUITES = SUITES / "clients"
 LISTENER = "grading.listener.Requirements"
 TIMED_OUT = 124  # judge.py's code at the time limit
 LOST = -1  # the judge went away with the job
@@ -82,11 +83,14 @@ class Settings:
 
 
 def bundled_suites() -> list[str]:
-    return sorted(path.stem for path in SUITES.glob("*.robot"))
+    """Server suites by behaviour (``echo``), client suites as ``clients/echo``."""
+    servers = sorted(path.stem for path in SUITES.glob("*.robot"))
+    return [*servers, *sorted(f"clients/{path.stem}" for path in CLIENT_SUITES.glob("*.robot"))]
 
 
 def resolve_suite(value: str) -> Path:
-    """A bundled suite by name (``echo``), or a ``.robot`` file or a folder of suites."""
+    """A bundled suite by name (``echo``, ``clients/echo``), or a ``.robot`` file or a
+    folder of suites."""
     if value in bundled_suites():
         return SUITES / f"{value}.robot"
     path = Path(value).expanduser()
@@ -275,12 +279,14 @@ def interrupted(directory: Path) -> Verdict:
 
 
 def server_logs(out: Path) -> list[Path]:
-    """The servers' output files that the run's facts name (none if they are unreadable)."""
+    """The servers' output files that the run's facts name (none if they are unreadable),
+    and the clients' (``Start Client`` names them ``client-*.log``)."""
+    clients = sorted(out.glob("client-*.log"))
     try:
         servers = read_facts(out / FACTS_FILE)
     except FactsError:
-        return []
-    return [out / server.log for server in servers if server.log]
+        return clients
+    return [*(out / server.log for server in servers if server.log), *clients]
 
 
 def clear_earlier_results(out: Path) -> None:
@@ -342,6 +348,12 @@ def _grade(
         f"SERVER_CMD:{server_command(settings, directory, isolation)}",
         "--variable",
         f"SERVER_CWD:{directory}",
+        # The same command for a client suite: it plays the server, and runs the
+        # student's client the way a server suite runs the student's server.
+        "--variable",
+        f"CLIENT_CMD:{server_command(settings, directory, isolation)}",
+        "--variable",
+        f"CLIENT_CWD:{directory}",
         "--variable",
         f"PORT:{settings.port}",
     ]

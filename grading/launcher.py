@@ -71,6 +71,8 @@ ETC = (
     "timezone",
 )
 ETC_PREFIXES = ("java-", "python3")  # JDK and Debian Python configuration
+# The option ``Start Client`` adds (``SocketLibrary.handoff``); the module is stdlib-only.
+ENDS_WITH_COMMAND = "--ends-with-command"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -398,7 +400,7 @@ def run_sandboxed(args: argparse.Namespace, command: list[str]) -> int:
     plan.fds.remove(args_read)
     _write_all(args_write, payload)
     plan.close()
-    return supervise(child, status_read)
+    return supervise(child, status_read, ends_with_command=args.ends_with_command)
 
 
 def _enough_files(count: int) -> tuple[int, int]:
@@ -414,8 +416,11 @@ def _write_all(fd: int, payload: bytes) -> None:
         pipe.write(payload)
 
 
-def supervise(child: int, status_fd: int) -> int:
-    """Wait for bwrap; pass stop signals to the sandbox; return or re-raise its status."""
+def supervise(child: int, status_fd: int, *, ends_with_command: bool = False) -> int:
+    """Wait for bwrap; pass stop signals to the sandbox; return or re-raise its status.
+
+    With ``ends_with_command`` (a client: it is done when its command exits), whatever
+    the command left running in the sandbox is killed then, instead of waited for."""
     namespace: list[str] = []
 
     def pass_on(signum: int, _frame: object) -> None:
@@ -431,6 +436,9 @@ def supervise(child: int, status_fd: int) -> int:
     # bwrap returns when the command exits; what it started may still run (a daemon).
     init = [status["child-pid"] for status in statuses if "child-pid" in status]
     if init:
+        if ends_with_command:  # the sandbox's init takes its whole PID namespace with it
+            with contextlib.suppress(OSError):
+                os.kill(init[0], signal.SIGKILL)
         wait_for_exit(init[0])
     reported = [status["exit-code"] for status in statuses if "exit-code" in status]
     if code >= 0 and reported:
@@ -516,6 +524,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=0, help="RLIMIT_NPROC (as root)")
     parser.add_argument("--output", type=int, required=True, help="largest file written, MB")
     parser.add_argument("--nice", type=int, default=10)
+    parser.add_argument(
+        ENDS_WITH_COMMAND,
+        action="store_true",
+        help="a client: when the command exits, kill what it left in the sandbox and exit",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

@@ -199,4 +199,5 @@ def keyword_library(**options: object) -> Iterator[SocketLibrary]:
         yield library
     finally:
         library.close_all_connections()
+        library.stop_all_clients()
         library.stop_all_servers()

@@ -14,6 +14,8 @@ __all__ = ["SocketFailure", "SocketLibrary"]
 # The target contract and the conversation steps every suite shares; a suite anywhere
 # imports them with ``Resource    ${{ SocketLibrary.TARGET_RESOURCE }}``.
 TARGET_RESOURCE = str(Path(__file__).with_name("target.resource"))
+# The same for client suites: ``Resource    ${{ SocketLibrary.CLIENT_RESOURCE }}``.
+CLIENT_RESOURCE = str(Path(__file__).with_name("client.resource"))
 
 
 def __getattr__(name: str) -> object:

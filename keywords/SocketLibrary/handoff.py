@@ -30,3 +30,18 @@ def launcher_from(environment: Mapping[str, str] = os.environ) -> list[str]:
 def launcher_environment(launcher: list[str]) -> dict[str, str]:
     """The variable that makes ``Start Server`` use ``launcher``."""
     return {LAUNCHER_VARIABLE: json.dumps(launcher)}
+
+
+# What ``Start Client`` adds to the launcher's options: a client is done when its command
+# exits, so the launcher then ends the sandbox instead of waiting for what it left behind
+# (a server that daemonizes keeps running; a client's daemon is a leftover).
+ENDS_WITH_COMMAND = "--ends-with-command"
+
+
+def client_launcher(launcher: list[str]) -> list[str]:
+    """The launcher's command line for a client: its options, then the client's flag."""
+    if not launcher:
+        return []
+    if launcher[-1] == "--":
+        return [*launcher[:-1], ENDS_WITH_COMMAND, "--"]
+    return [*launcher, ENDS_WITH_COMMAND]

@@ -27,6 +27,7 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import ConnectionCache, printable_name
 
 from . import __version__, facts
+from .clients import ClientKeywords
 from .display import described, failure, hex_bytes, parse_hex, quote, seconds_text, to_seconds
 from .expectations import (
     AnyData,
@@ -43,6 +44,7 @@ from .expectations import (
     UpTo,
 )
 from .handoff import launcher_from
+from .listening import ListeningKeywords
 from .processes import (
     ManagedProcess,
     ProcessError,
@@ -108,7 +110,7 @@ def _operator(method: Any, value: str | None, unknown: tuple) -> AssertionOperat
     raise ValueError(f"{quote(value)} is not an assertion operator; they are {operators}")
 
 
-class SocketLibrary:
+class SocketLibrary(ListeningKeywords, ClientKeywords):
     """Keywords for checking TCP and UDP conversations, byte-exact and bounded in time.
 
     SocketLibrary opens client connections to a server, sends text or bytes, and checks
@@ -289,6 +291,29 @@ class SocketLibrary:
     end of its output. Servers a suite leaves running are stopped when the suite ends
     (at the latest when Robot exits), even without a teardown.
     Starting servers needs Linux (``/proc``).
+
+    = Testing clients =
+
+    When the program under test is a client, the library plays the server.
+    `Listen On TCP Port` listens (port 0 takes a free one and returns it), and
+    `Accept Connection` takes the client's connection, which is then an ordinary
+    connection: `Reply Should Be` checks what the client sent, `Send` answers it,
+    `Connection Should Be Closed` checks that it hung up. `Listen On UDP Port` binds an
+    endpoint that answers whoever sent the last datagram.
+
+    `Start Client` runs the client under test like `Start Server` runs a server (own
+    process group, output next to log.html, the grader's sandbox), with text or lines
+    on its stdin, and stdout and stderr kept apart. `Client Output Should Contain`,
+    `Client Output Should Be`, `Client Output Should Match` and
+    `Client Exit Code Should Be` check how it behaved; `Stop All Clients` goes in
+    teardowns.
+    | ${port} = | Listen On TCP Port |
+    | Start Client | python3 client.py --port ${port} | hello |
+    | Accept Connection |
+    | Reply Should Be | hello |
+    | Send | Echo=>hello |
+    | Client Output Should Contain | Echo=>hello |
+    | Client Exit Code Should Be | 0 |
 
     = Scope =
 
@@ -560,6 +585,7 @@ class SocketLibrary:
             if not connection.closed:
                 self._transcript.record(connection, "close", "closed")
         self._connections.close_all()
+        self._close_listeners()
         self._transcript.finish()
 
     @keyword(tags=[CONNECTION])

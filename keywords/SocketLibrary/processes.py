@@ -15,12 +15,14 @@ import select
 import shlex
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 TOKEN_VARIABLE = "SOCKETLIBRARY_PROCESS_TOKEN"
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
@@ -164,7 +166,9 @@ class ManagedProcess:
 
     ``launcher``, when given, is put in front of the command (the grader's sandbox); the
     process started is then the launcher, but ``args`` and every message name only the
-    command.
+    command. ``error_path`` keeps stderr apart from stdout (a client's streams are checked
+    one by one). With ``stdin=True`` its standard input is a pipe, ``popen.stdin``, that
+    an ``InputFeeder`` writes; otherwise it reads nothing.
     """
 
     def __init__(
@@ -175,10 +179,13 @@ class ManagedProcess:
         cwd: str | Path | None = None,
         env: Mapping[str, str] | None = None,
         launcher: list[str] | None = None,
+        error_path: str | Path | None = None,
+        stdin: bool = False,
     ) -> None:
         self.args = split_command(command)
         self.launcher = list(launcher or [])
         self.output_path = Path(output_path)
+        self.error_path = Path(error_path) if error_path else None
         self.token = uuid.uuid4().hex
         environment = dict(os.environ if env is None else env)
         # Tokens accumulate down the tree, so a process started by a managed process (a
@@ -187,15 +194,18 @@ class ManagedProcess:
         environment[TOKEN_VARIABLE] = f"{inherited} {self.token}".strip()
         self.started_at = time.monotonic()
         self.stopped = False  # set once stop() was asked for: an exit after that is expected
-        with open(self.output_path, "wb") as output:
+        with (
+            open(self.output_path, "wb") as output,
+            open(self.error_path or os.devnull, "wb") as errors,
+        ):
             try:
                 self.popen = subprocess.Popen(
                     [*self.launcher, *self.args],
                     cwd=cwd,
                     env=environment,
-                    stdin=subprocess.DEVNULL,
+                    stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                     stdout=output,
-                    stderr=subprocess.STDOUT,
+                    stderr=errors if self.error_path else subprocess.STDOUT,
                     start_new_session=True,
                 )
             except OSError as error:
@@ -307,10 +317,16 @@ class ManagedProcess:
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signum)
 
-    def output_tail(self, max_lines: int = 20, max_bytes: int = 4000) -> str:
-        """The last lines the process wrote (stdout and stderr together)."""
+    def output_tail(
+        self, max_lines: int = 20, max_bytes: int = 4000, *, errors: bool = False
+    ) -> str:
+        """The last lines the process wrote: stdout and stderr together, or only stderr
+        (``errors``) when it was kept apart."""
+        path = self.error_path if errors else self.output_path
+        if path is None:
+            return ""
         try:
-            with open(self.output_path, "rb") as output:
+            with open(path, "rb") as output:
                 size = output.seek(0, os.SEEK_END)
                 output.seek(max(size - max_bytes, 0))
                 data = output.read()
@@ -320,3 +336,42 @@ class ManagedProcess:
         if size > max_bytes and lines:
             lines = lines[1:]  # the first line was cut by the byte limit
         return "\n".join(lines[-max_lines:])
+
+
+class InputFeeder:
+    """Writes pieces of input to a process's stdin pipe, ``delay`` seconds apart, then
+    closes it (end of input), on a thread of its own, so that a process that reads slowly
+    or not at all never blocks the caller. ``stop()`` ends it at once, and the pipe is
+    closed whatever happens; a process that exits early simply gets no more."""
+
+    def __init__(self, pipe: IO[bytes], pieces: list[bytes], delay: float = 0.0) -> None:
+        self._pipe = pipe
+        self._pieces = pieces
+        self._delay = delay
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._feed, name="stdin-feeder", daemon=True)
+        self._thread.start()
+
+    def _feed(self) -> None:
+        try:
+            for number, piece in enumerate(self._pieces):
+                # The pause between lines is the behaviour under test (a slow typist).
+                if number and self._delay and self._stopped.wait(self._delay):
+                    return
+                self._pipe.write(piece)
+                self._pipe.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the process has exited or closed its stdin: it reads no more
+        finally:
+            with suppress(OSError, ValueError):
+                self._pipe.close()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """End the feeding and wait for the thread. Stop the process first: a write that
+        is blocked on a full pipe then fails at once, as its reader has gone."""
+        self._stopped.set()
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()

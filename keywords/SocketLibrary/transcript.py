@@ -101,6 +101,12 @@ class Transcript:
         if kind not in QUIET:
             self._uncharted = True
 
+    def note(self, label: str, text: str) -> None:
+        """A line about something that is not a connection, such as a listener or a
+        client process; it has no place in the chart."""
+        self._pending.append(f"+{self._now():.3f}s {label} {text}")
+        self._lines += 1
+
     def traffic(self, connection, direction: str, data: bytes) -> None:
         """The transport's observer: one line per piece of data as it crossed the wire,
         and the peer's close or reset."""

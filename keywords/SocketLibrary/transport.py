@@ -18,7 +18,11 @@ TLS's own ends (close_notify, a TCP FIN without it, an alert) map onto the same 
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import errno
+import os
+import select
 import socket
 import ssl
 import struct
@@ -336,7 +340,7 @@ class DatagramConnection(Connection):
         if not self._pending:
             self.sock.settimeout(max(timeout, 0.0))
             try:
-                datagram = self.sock.recv(MAX_DATAGRAM)
+                datagram = self._receive_datagram()
             except (TimeoutError, BlockingIOError):
                 return Outcome(Kind.TIMED_OUT, b"", time.monotonic() - started, timeout)
             except OSError as error:
@@ -348,6 +352,9 @@ class DatagramConnection(Connection):
         datagram = self._pending[0]
         kind = Kind.MATCHED if matcher.whole(datagram) else Kind.DIFFERS
         return Outcome(kind, datagram, time.monotonic() - started, timeout, late=late)
+
+    def _receive_datagram(self) -> bytes:
+        return self.sock.recv(MAX_DATAGRAM)
 
     def consume(self, outcome: Outcome) -> None:
         self._pending.popleft()
@@ -513,3 +520,171 @@ def _connect_error(error: OSError, peer: str, timeout: float) -> TransportError:
     if isinstance(error, FileNotFoundError):
         return TransportError(f"Could not connect to {peer}: no such socket file")
     return TransportError(f"Could not connect to {peer}: {error.strerror or error}")
+
+
+# --- The server side: listening, accepting, and answering datagrams ---------------------
+#
+# The library plays the server when the program under test is a client. An accepted
+# connection is an ordinary StreamConnection, and a listening UDP endpoint is a
+# DatagramConnection that answers whoever sent the last datagram. No thread is involved:
+# every accept and receive runs on the caller's thread, bounded by its timeout.
+
+LISTEN_BACKLOG = 16
+
+
+class Abandoned(TransportError):
+    """A wait was given up because what it waited for can no longer come."""
+
+
+class Listener:
+    """A listening TCP (or Unix stream) socket; ``accept`` hands out stream connections."""
+
+    transport = "tcp"
+
+    def __init__(self, sock: socket.socket, unix_path: str | None = None) -> None:
+        self.sock = sock
+        self.unix_path = unix_path  # the socket file this listener made, removed on close
+        self.closed = False
+        self.address = describe_peer(sock.family, sock.getsockname())
+        self.label = ""
+        self.opened_at = time.monotonic()
+
+    @property
+    def age(self) -> float:
+        return time.monotonic() - self.opened_at
+
+    @property
+    def port(self) -> int:
+        """The bound port; 0 for a Unix socket."""
+        return 0 if self.unix_path else self.sock.getsockname()[1]
+
+    def accept(
+        self, wait: float, *, unless: int | None = None, **options: object
+    ) -> StreamConnection:
+        """The next client's connection, waiting at most ``wait`` seconds for one;
+        ``options`` are the connection's (its ``timeout``, ``encoding``...).
+
+        ``unless`` is a descriptor (a pidfd: the client process) whose readiness ends the
+        wait early with ``Abandoned``, unless a connection is already waiting."""
+        if self.closed:
+            raise TransportError(f"the listener on {self.transport} {self.address} is closed")
+        started = time.monotonic()
+        deadline = started + max(wait, 0.0)
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if unless is not None:
+            poller.register(unless, select.POLLIN)
+        self.sock.settimeout(0.0)  # accept only what poll saw waiting
+        while True:
+            ready = {fd for fd, _event in poller.poll(max(deadline - time.monotonic(), 0) * 1000)}
+            if self.sock.fileno() in ready:
+                try:
+                    sock, address = self.sock.accept()
+                    break
+                except BlockingIOError:  # it went away (a reset) before it was taken
+                    continue
+                except OSError as error:
+                    raise TransportError(
+                        f"could not accept a connection on {self.address}: "
+                        f"{error.strerror or error}"
+                    ) from None
+            if ready:
+                raise Abandoned(f"no client connected to {self.transport} {self.address}")
+            if time.monotonic() >= deadline:
+                raise TransportError(
+                    f"no client connected to {self.transport} {self.address} within {wait:g}s"
+                )
+        sock.settimeout(None)
+        if sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = "unix client" if self.unix_path else describe_peer(sock.family, address)
+        # Its age counts from the start of the accept: the client connected no later.
+        connection = StreamConnection(sock, peer, opened_at=started, **options)
+        connection.role = "server"
+        return connection
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.sock.close()
+            if self.unix_path:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.unix_path)
+
+
+class AnsweringDatagramConnection(DatagramConnection):
+    """A bound, unconnected UDP endpoint: it receives from anyone, and ``send`` answers
+    the sender of the last datagram received. ``peer`` names that sender."""
+
+    role = "server"
+
+    def __init__(self, sock: socket.socket, **options: object) -> None:
+        super().__init__(sock, "nobody yet", **options)
+        self.sender: object = None
+
+    def _receive_datagram(self) -> bytes:
+        datagram, self.sender = self.sock.recvfrom(MAX_DATAGRAM)
+        self.peer = describe_peer(self.sock.family, self.sender)
+        return datagram
+
+    def _send(self, data: bytes) -> None:
+        if self.sender is None:
+            raise OSError(
+                f"cannot send from udp {self.local}: no datagram has arrived yet, so there "
+                f"is nobody to answer"
+            )
+        sent = self.sock.sendto(data, self.sender)
+        if sent != len(data):
+            raise OSError(f"only {sent} of {len(data)} bytes fitted in the datagram")
+
+    def _error_text(self, action: str, error: OSError) -> str:
+        if self.sender is None:
+            return error.strerror or str(error)
+        return super()._error_text(action, error)
+
+
+def listen_stream(host: str, port: int | None) -> Listener:
+    """Listen on TCP (IPv4, IPv6; port 0 takes a free one) or on ``unix:/path``."""
+    if host.startswith("unix:"):
+        path = host[len("unix:") :]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            sock.listen(LISTEN_BACKLOG)
+        except OSError as error:
+            sock.close()
+            raise _listen_error(error, f"unix:{path}") from None
+        return Listener(sock, unix_path=path)
+    sock = _bound(host, port, socket.SOCK_STREAM)
+    try:
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as error:
+        sock.close()
+        raise _listen_error(error, f"tcp {host} port {port}") from None
+    return Listener(sock)
+
+
+def listen_datagram(host: str, port: int | None, **options: object) -> AnsweringDatagramConnection:
+    """Bind a UDP endpoint that receives from anyone and answers the last sender."""
+    return AnsweringDatagramConnection(_bound(host, port, socket.SOCK_DGRAM), **options)
+
+
+def _bound(host: str, port: int | None, kind: int) -> socket.socket:
+    family, address = _resolve(host, 0 if port is None else port, kind)
+    sock = socket.socket(family, kind)
+    if kind == socket.SOCK_STREAM:
+        # A fixed port is free again at once after the previous run's connections.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        protocol = "tcp" if kind == socket.SOCK_STREAM else "udp"
+        raise _listen_error(error, f"{protocol} {host} port {port}") from None
+    return sock
+
+
+def _listen_error(error: OSError, where: str) -> TransportError:
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return TransportError(f"cannot listen on {where}: it is already in use")
+    return TransportError(f"cannot listen on {where}: {error.strerror or error}")

@@ -1,0 +1,276 @@
+"""Clients under test as processes: Start Client and its checks, and the reference clients
+against the reference servers. The client suites are judged against the reference clients
+and every variant in ``tests/client_variants.py`` (the matrix in
+``tests/client_verdicts.py``) by ``tests/test_client_stability.py``, run after run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from services import serve
+from services.clients import CLIENTS
+from services.protocols import ACK_TEXT
+from SocketLibrary import SocketFailure
+from tests.client_variants import VARIANTS
+from tests.client_verdicts import (
+    CLIENT_NAMES,
+    EXPECTED_FAILURES,
+    suite_tests,
+)
+from tests.helpers import ROOT, leftovers, mark_processes
+
+pytestmark = pytest.mark.slow
+
+PRINT_ARGS = [sys.executable, "-c", "import sys; print(sys.argv[1:]); sys.exit(int(sys.argv[1]))"]
+
+
+def failure_of(call, *args, **kwargs) -> str:
+    with pytest.raises(SocketFailure) as failure:
+        call(*args, **kwargs)
+    return str(failure.value)
+
+
+def client_command(name: str, port: int, *arguments: str) -> list[str]:
+    return [sys.executable, "-m", "services.clients", name, "--port", str(port), *arguments]
+
+
+# --- Start Client and its checks ----------------------------------------------------------
+
+
+def test_stdout_stderr_and_exit_code_are_checked_apart(lib):
+    script = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
+    lib.start_client([sys.executable, "-c", script])
+    lib.client_exit_code_should_be(3)
+    lib.client_output_should_be("out\n")
+    lib.client_output_should_be("err\n", stream="stderr")
+    assert lib.client_output_should_match(r"e.r", stream="stderr") == "err"
+    message = failure_of(lib.client_exit_code_should_be, 0)
+    assert message.startswith("Expected the client to exit with code 0, but it exited with code 3")
+    assert "Its stderr ends with:\nerr" in message
+
+
+def test_arguments_follow_the_command_unchanged(lib):
+    lib.start_client(PRINT_ARGS, "0", "two words", "--port=1")
+    lib.client_output_should_contain("['0', 'two words', '--port=1']")
+    lib.client_exit_code_should_be(0)
+
+
+def test_lines_are_fed_a_delay_apart_then_the_input_ends(lib):
+    script = (
+        "import sys, time\n"
+        "for line in sys.stdin: print(repr(line), time.monotonic(), flush=True)\n"
+        "print('end of input')"
+    )
+    fed = time.monotonic()  # the same clock in every process: the first line goes after this
+    lib.start_client([sys.executable, "-c", script], lines=["one", "two", ""], delay="300ms")
+    lib.client_output_should_contain("end of input", timeout="5s")
+    printed = lib.get_client_output().splitlines()
+    assert [line.split()[0] for line in printed[:3]] == ["'one\\n'", "'two\\n'", "'\\n'"]
+    read_at = [float(line.split()[1]) - fed for line in printed[:3]]
+    assert read_at[1] >= 0.3 and read_at[2] >= 0.6, read_at
+
+
+def test_output_is_found_while_the_client_still_runs(lib):
+    script = "import time; print('ready', flush=True); time.sleep(30)"  # idles: under test
+    lib.start_client([sys.executable, "-c", script])
+    lib.client_output_should_contain("ready", timeout="5s")
+    started = time.monotonic()
+    message = failure_of(lib.client_output_should_contain, "never", timeout="0.3s")
+    assert time.monotonic() - started < 1
+    assert message.startswith("Expected the client's stdout to contain 'never', but it printed")
+    assert "is still running after" in message
+
+
+def test_output_never_printed_fails_when_the_client_exits_not_at_the_timeout(lib):
+    lib.start_client([sys.executable, "-c", "print('something else')"])
+    started = time.monotonic()
+    message = failure_of(lib.client_output_should_contain, "wanted", timeout="10s")
+    assert time.monotonic() - started < 5
+    assert message == (
+        "Expected the client's stdout to contain 'wanted', but it printed "
+        "'something else\\n' and exited with code 0"
+    )
+
+
+def test_a_client_that_does_not_exit_is_stopped_with_its_children(lib, monkeypatch):
+    token = mark_processes(monkeypatch)
+    # Both idle, as a client that never ends does.
+    script = (
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "time.sleep(60)"
+    )
+    lib.start_client([sys.executable, "-c", script])
+    message = failure_of(lib.wait_for_client, timeout="0.5s")
+    assert message.startswith("The client did not exit within 500ms; it was stopped")
+    assert leftovers(token, sys.executable) == []
+
+
+def test_a_command_that_cannot_run_is_a_clear_failure(lib):
+    message = failure_of(lib.start_client, "/no/such/client")
+    assert message == "client did not start: cannot run /no/such/client: No such file or directory"
+
+
+def test_no_thread_is_left_after_the_clients_stop(lib):
+    threads = threading.active_count()
+    script = "import sys; [print(line, end='', flush=True) for line in sys.stdin]"
+    lib.start_client([sys.executable, "-c", script], lines=["a", "b", "c"], delay="10s")
+    lib.client_output_should_contain("a\n")
+    lib.stop_all_clients()
+    lib.close_all_connections()
+    assert threading.active_count() == threads
+
+
+def test_output_files_are_kept_next_to_the_log(tmp_path):
+    suite = tmp_path / "kept.robot"
+    suite.write_text(
+        "*** Settings ***\nLibrary    SocketLibrary\n\n*** Test Cases ***\nPrints\n"
+        f"    Start Client    {sys.executable}    -c    print('kept')\n"
+        "    Client Exit Code Should Be    0\n"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "robot",
+            "--outputdir",
+            str(tmp_path / "out"),
+            "--console",
+            "none",
+            str(suite),
+        ],
+        check=True,
+        timeout=60,
+    )
+    files = Counter(path.name.split("-")[0] for path in (tmp_path / "out").glob("client-*.log"))
+    assert files == {"client": 2}  # stdout and stderr
+    assert (next((tmp_path / "out").glob("client-*[!r].log"))).read_text() == "kept\n"
+
+
+# --- the reference clients against the reference servers ------------------------------------
+
+
+def test_every_seed_client_has_a_reference_client_and_a_suite():
+    assert set(CLIENTS) == set(CLIENT_NAMES)
+    for name in CLIENT_NAMES:
+        assert (ROOT / "suites" / "clients" / f"{name}.robot").exists()
+
+
+@pytest.mark.parametrize(
+    ("server", "client", "typed", "printed"),
+    [
+        (
+            "echo",
+            ["echo", "hello", "two words"],
+            "",
+            "Client received: Echo=>hello\nClient received: Echo=>two words\n",
+        ),
+        ("uppercase", ["uppercase"], "straße\n", "Input a lowercase sentence: STRASSE\n"),
+        ("ack", ["ack"], "hello\n", f"> {ACK_TEXT}\n"),
+    ],
+)
+def test_reference_clients_talk_to_the_reference_servers(server, client, typed, printed):
+    with serve(server) as (_host, port):
+        done = subprocess.run(
+            client_command(client[0], port, *client[1:]),
+            input=typed,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+    assert (done.returncode, done.stdout, done.stderr) == (0, printed, "")
+
+
+def test_the_timestamp_client_loops_until_an_empty_line():
+    with serve("timestamp") as (_host, port):
+        done = subprocess.run(
+            client_command("timestamp", port),
+            input="first\nsecond\n\nnever sent\n",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+    replies = done.stdout.split("> ")
+    assert done.returncode == 0
+    assert [reply[24:] for reply in replies[1:3]] == ["first\n", "second\n"]
+    assert "never sent" not in done.stdout
+
+
+def test_the_welcome_client_is_welcomed():
+    with serve("welcome_timeout") as (_host, port):
+        done = subprocess.run(
+            client_command("welcome", port),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+    assert (done.returncode, done.stdout) == (0, "welcome to server!\n")
+
+
+@pytest.mark.parametrize("name", CLIENT_NAMES)
+def test_a_socket_error_is_one_line_and_exit_code_1(name):
+    with serve("echo") as (_host, port):
+        pass  # the port is free again: nobody listens on it
+    done = subprocess.run(
+        client_command(name, port),
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"{name}: " + (
+        "Connection refused\n"
+        if CLIENTS[name].transport == "udp"
+        else f"cannot connect to 127.0.0.1:{port}: Connection refused\n"
+    )
+
+
+# --- the client suites: the references and every variant ----------------------------------
+
+
+def test_every_client_variant_has_an_expectation():
+    faulty = {name for name, variant in VARIANTS.items() if not variant.correct}
+    assert faulty == set(EXPECTED_FAILURES)
+    per_client = Counter(name.split(".")[0] for name in faulty)
+    assert min(per_client[name] for name in CLIENT_NAMES) >= 3
+    for target, expected in EXPECTED_FAILURES.items():
+        tests = set(suite_tests(target.split(".")[0]))
+        failing = expected(tests) if callable(expected) else expected
+        assert failing and failing <= tests, target
+
+
+def test_accept_fails_at_once_when_the_client_exits_without_connecting(lib):
+    port = lib.listen_on_tcp_port()
+    lib.start_client([sys.executable, "-c", "import sys; sys.exit('cannot connect')"])
+    started = time.monotonic()
+    message = failure_of(lib.accept_connection, timeout="20s")
+    assert time.monotonic() - started < 10
+    assert message == (
+        f"no client connected to tcp 127.0.0.1:{port}: the client exited with code 1 without "
+        f"connecting\nIts stdout is empty.\nIts stderr ends with:\ncannot connect"
+    )
+
+
+def test_a_client_that_connects_and_exits_at_once_is_still_accepted(lib):
+    port = lib.listen_on_tcp_port()
+    script = f"import socket; socket.create_connection(('127.0.0.1', {port})).sendall(b'hi')"
+    lib.start_client([sys.executable, "-c", script])
+    lib.wait_for_client()
+    lib.accept_connection()
+    lib.reply_should_be("hi")
+    lib.connection_should_be_closed()

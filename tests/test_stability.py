@@ -44,8 +44,11 @@ FAULTY_CASES = [
 
 @pytest.fixture
 def cpu_hog():
-    """A busy loop on one core for the length of the test, killed whatever happens."""
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+    """A busy loop on one core for the length of the test, ended whatever happens."""
+    # It spins only while its parent lives: a worker that pytest-timeout ends with
+    # os._exit never runs the finally below, and the hog would burn a core for ever.
+    spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"
+    hog = subprocess.Popen([sys.executable, "-c", spin], start_new_session=True)
     try:
         yield
     finally:

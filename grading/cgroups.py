@@ -10,12 +10,10 @@ v1 hierarchies of those controllers, whichever of them are mounted and writable.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from SocketLibrary.processes import wait_for_exit
+from SocketLibrary.processes import kill_until_gone
 
 MB = 1024 * 1024
 CONTROLLERS = ("pids", "memory")
@@ -67,14 +65,7 @@ class Cgroup:
             if self.version == 2:
                 with contextlib.suppress(OSError):
                     (directory / "cgroup.kill").write_text("1")
-            for _ in range(100):  # a fork bomb can add members while we kill
-                pids = set(_members(directory))
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-                wait_for_exit(pids, 1.0)
+            kill_until_gone(lambda directory=directory: _members(directory))
             with contextlib.suppress(OSError):
                 directory.rmdir()
 

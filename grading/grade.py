@@ -32,7 +32,7 @@ from pathlib import Path
 
 from SocketLibrary.facts import FACTS_FILE, FactsError, read_facts
 from SocketLibrary.handoff import launcher_environment
-from SocketLibrary.processes import TOKEN_VARIABLE, processes_with_token, wait_for_exit
+from SocketLibrary.processes import TOKEN_VARIABLE, kill_until_gone, processes_with_token
 
 from .isolation import WORKDIR, Isolation, judge_namespaces
 from .platforms import RESULTS_FILE, write_results
@@ -199,14 +199,7 @@ class Judge:
 
 def sweep(token: str) -> None:
     """Kill every process that carries ``token``, wherever it moved."""
-    for _ in range(100):  # a forking process can add members while we kill
-        pids = set(processes_with_token(token))
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        wait_for_exit(pids, 1.0)
+    kill_until_gone(lambda: processes_with_token(token))
 
 
 class Batch:

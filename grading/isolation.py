@@ -15,7 +15,6 @@ import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from SocketLibrary.processes import TOKEN_VARIABLE, wait_for_exit
+from SocketLibrary.processes import TOKEN_VARIABLE, kill_until_gone
 
 from .cgroups import Cgroup, Cgroups
 
@@ -125,14 +124,7 @@ def processes_of(uid: int) -> list[int]:
 
 def kill_processes_of(uid: int) -> None:
     """Kill every process of a student uid, which only a sandbox runs under."""
-    for _ in range(100):  # a forking process can add members while we kill
-        pids = set(processes_of(uid))
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        wait_for_exit(pids, 1.0)
+    kill_until_gone(lambda: processes_of(uid))
 
 
 @dataclass

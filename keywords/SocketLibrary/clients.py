@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from robot.api import logger
+from robot.api.deco import keyword
 from robot.utils import ConnectionCache
 
 from .display import quote, seconds_text, to_seconds
@@ -111,6 +112,7 @@ class ClientKeywords:
             weakref.finalize(self, _stop_all, clients)
         return clients
 
+    @keyword(tags=["Client"])
     def start_client(
         self,
         command: str | list[str],
@@ -178,6 +180,7 @@ class ClientKeywords:
         self._transcript.settle()
         return index
 
+    @keyword(tags=["Client"])
     def wait_for_client(self, timeout: timedelta | None = None, alias: str | None = None) -> int:
         """Wait until the client exits and return its exit code.
 
@@ -191,6 +194,7 @@ class ClientKeywords:
         """
         return self._exited(self._client(alias), timeout)
 
+    @keyword(tags=["Client"])
     def get_client_exit_code(
         self, timeout: timedelta | None = None, alias: str | None = None
     ) -> int:
@@ -200,6 +204,7 @@ class ClientKeywords:
         """
         return self._exited(self._client(alias), timeout)
 
+    @keyword(tags=["Client"])
     def client_exit_code_should_be(
         self, expected: int, timeout: timedelta | None = None, alias: str | None = None
     ) -> None:
@@ -217,6 +222,7 @@ class ClientKeywords:
                 f"{describe_exit(code)}{_tail(client)}"
             )
 
+    @keyword(tags=["Client"])
     def client_exit_code_should_not_be(
         self, unexpected: int, timeout: timedelta | None = None, alias: str | None = None
     ) -> None:
@@ -232,6 +238,7 @@ class ClientKeywords:
                 f"{describe_exit(code)}{_tail(client)}"
             )
 
+    @keyword(tags=["Client"])
     def client_output_should_contain(
         self,
         expected: str,
@@ -263,6 +270,7 @@ class ClientKeywords:
             client.wait(min(pause, remaining))  # wakes early if the client exits
             pause = min(pause * 2, 0.05)
 
+    @keyword(tags=["Client"])
     def client_output_should_be(
         self,
         expected: str,
@@ -281,6 +289,7 @@ class ClientKeywords:
         if client.output(stream) != expected:
             self._output_failure(client, stream, f"to be {quote(expected)}")
 
+    @keyword(tags=["Client"])
     def client_output_should_match(
         self,
         regexp: str,
@@ -302,6 +311,7 @@ class ClientKeywords:
             self._output_failure(client, stream, f"to match {quote(regexp)}")
         return found.group()
 
+    @keyword(tags=["Client"])
     def get_client_output(
         self, stream: str = "stdout", timeout: timedelta | None = None, alias: str | None = None
     ) -> str:
@@ -315,6 +325,7 @@ class ClientKeywords:
         self._exited(client, timeout)
         return client.output(stream)
 
+    @keyword(tags=["Client"])
     def switch_client(self, alias: str) -> int | None:
         """Make another client current and return the index of the previous one.
 
@@ -329,6 +340,7 @@ class ClientKeywords:
             self._fail(str(error))
         return previous
 
+    @keyword(tags=["Client"])
     def stop_client(self, alias: str | None = None, grace: timedelta | str = "2s") -> int:
         """Stop the client and every process it started; return its exit code.
 
@@ -341,6 +353,7 @@ class ClientKeywords:
         self._log_end(client)
         return code
 
+    @keyword(tags=["Client"])
     def stop_all_clients(self, grace: timedelta | str = "2s") -> None:
         """Stop every client this suite started that still runs. Use it in teardowns.
 

@@ -30,7 +30,7 @@ class ListeningKeywords:
             weakref.finalize(self, listeners.close_all)
         return listeners
 
-    @keyword("Listen On TCP Port")
+    @keyword("Listen On TCP Port", tags=["Connection"])
     def listen_on_tcp_port(
         self, port: int = 0, host: str = "127.0.0.1", alias: str | None = None
     ) -> int:
@@ -58,7 +58,7 @@ class ListeningKeywords:
         self._transcript.settle()
         return listener.port
 
-    @keyword("Listen On UDP Port")
+    @keyword("Listen On UDP Port", tags=["Connection"])
     def listen_on_udp_port(
         self,
         port: int = 0,
@@ -66,6 +66,7 @@ class ListeningKeywords:
         alias: str | None = None,
         timeout: timedelta | None = None,
         encoding: str | None = None,
+        newline: str | None = None,
     ) -> int:
         """Bind a UDP endpoint on ``port``, make it the current connection, and return the
         port; 0 takes a free one.
@@ -84,7 +85,7 @@ class ListeningKeywords:
         wait = self._timeout if timeout is None else to_seconds(timeout)
         try:
             endpoint = listen_datagram(
-                host, port, **self._connection_options(wait, encoding, alias)
+                host, port, **self._connection_options(wait, encoding, newline, alias)
             )
         except TransportError as error:
             self._fail(str(error))
@@ -94,12 +95,14 @@ class ListeningKeywords:
         self._transcript.settle()
         return endpoint.sock.getsockname()[1]
 
+    @keyword(tags=["Connection"])
     def accept_connection(
         self,
         timeout: timedelta | None = None,
         alias: str | None = None,
         listener: str | None = None,
         encoding: str | None = None,
+        newline: str | None = None,
     ) -> int:
         """Accept the next client's TCP connection and return its index; it becomes the
         current connection.
@@ -110,9 +113,9 @@ class ListeningKeywords:
         from `Start Client` exits without connecting, it fails at once, with its exit code
         and the end of its output. The accepted
         connection is an ordinary one: `Send`, `Receive`, `Reply Should Be`,
-        `Connection Should Be Closed` and the rest work on it, ``timeout`` and
-        ``encoding`` become its defaults, and it is in the transcript. ``listener`` names
-        the listener by alias or index; the newest one by default.
+        `Connection Should Be Closed` and the rest work on it, ``timeout``,
+        ``encoding`` and ``newline`` become its defaults, and it is in the transcript.
+        ``listener`` names the listener by alias or index; the newest one by default.
 
         | Listen On TCP Port | 0 |
         | Accept Connection | timeout=2s | alias=client |
@@ -133,7 +136,7 @@ class ListeningKeywords:
                     wait,
                     unless=exited,
                     buffer_limit=self._buffer_limit,
-                    **self._connection_options(wait, encoding, alias),
+                    **self._connection_options(wait, encoding, newline, alias),
                 )
         except Abandoned as error:
             self._client_failure(client, f"{error}: the client {client.state()} without connecting")
@@ -146,6 +149,7 @@ class ListeningKeywords:
         self._transcript.settle()
         return index
 
+    @keyword(tags=["Connection"])
     def get_peer_address(self) -> str:
         """Return the address of the current connection's peer, such as ``127.0.0.1:40112``.
 
@@ -157,6 +161,7 @@ class ListeningKeywords:
         """
         return self._current().peer
 
+    @keyword(tags=["Connection"])
     def stop_listening(self, listener: str | None = None) -> None:
         """Close a listener: clients can no longer connect. Accepted connections stay open.
 

@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +130,18 @@ def _socket_inodes(pids: list[int]) -> set[int]:
                 if target.startswith("socket:["):
                     inodes.add(int(target[8:-1]))
     return inodes
+
+
+def kill_until_gone(find: Callable[[], Iterable[int]]) -> None:
+    """SIGKILL every process ``find()`` names, again until it names none."""
+    for _ in range(100):  # a forking process can add members while we kill
+        pids = set(find())
+        if not pids:
+            return
+        for pid in pids:
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for_exit(pids, 1.0)
 
 
 def wait_for_exit(pids: set[int], timeout: float) -> None:

@@ -17,7 +17,7 @@ from robot.api import ExecutionResult
 from robot.api import TestSuiteBuilder as SuiteBuilder
 
 from tests.client_variants import VARIANTS
-from tests.helpers import ROOT, SUITES, failed_tests, run_robot
+from tests.helpers import ROOT, SUITES, run_robot, verdict_differences
 
 CLIENT_SUITES = SUITES / "clients"
 CLIENT_NAMES = ("uppercase", "ack", "timestamp", "welcome", "echo", "http")
@@ -118,21 +118,7 @@ def run_target(target: str, outputdir: Path, *, fast: bool = True) -> ExecutionR
 
 
 def verdict_problems(result: ExecutionResult, target: str) -> str:
-    """What is wrong with the run's verdict for the target; empty when it is exactly right."""
-    expected = expected_failures(target)
-    failed = failed_tests(result)
-    ran = {test.name for test in result.suite.all_tests}
-    problems = []
-    if ran != set(suite_tests(client_of(target))):
-        problems.append(f"ran {sorted(ran)}")
-    if failed != expected:
-        wrongly_failed = {
-            test.name: test.message
-            for test in result.suite.all_tests
-            if test.name in failed - expected
-        }
-        problems.append(
-            f"failed unexpectedly: {wrongly_failed}; "
-            f"passed unexpectedly: {sorted(expected - failed)}"
-        )
-    return "; ".join(problems)
+    """What is wrong with the run's verdict for the target; empty when it is exactly right
+    (client suites skip nothing)."""
+    tests = set(suite_tests(client_of(target)))
+    return verdict_differences(result, tests, expected_failures(target), set())

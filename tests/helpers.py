@@ -201,3 +201,28 @@ def keyword_library(**options: object) -> Iterator[SocketLibrary]:
         library.close_all_connections()
         library.stop_all_clients()
         library.stop_all_servers()
+
+
+def verdict_differences(
+    result: ExecutionResult, tests: set[str], failed: set[str], skipped: set[str]
+) -> str:
+    """How a run differs from the tests it should run, fail and skip; empty when exact."""
+    problems = []
+    ran = {test.name for test in result.suite.all_tests}
+    if ran != tests:
+        problems.append(f"ran {sorted(ran)}")
+    actually_failed = failed_tests(result)
+    if actually_failed != failed:
+        wrongly_failed = {
+            test.name: test.message
+            for test in result.suite.all_tests
+            if test.name in actually_failed - failed
+        }
+        problems.append(
+            f"failed unexpectedly: {wrongly_failed}; "
+            f"passed unexpectedly: {sorted(failed - actually_failed)}"
+        )
+    actually_skipped = skipped_tests(result)
+    if actually_skipped != skipped:
+        problems.append(f"skipped {sorted(actually_skipped)} instead of {sorted(skipped)}")
+    return "; ".join(problems)

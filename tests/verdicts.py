@@ -19,7 +19,7 @@ from robot.api import ExecutionResult
 from robot.api import TestSuiteBuilder as SuiteBuilder
 
 from services import BEHAVIOURS
-from tests.helpers import ROOT, SUITES, failed_tests, run_robot, skipped_tests
+from tests.helpers import ROOT, SUITES, run_robot, verdict_differences
 from tests.variants import VARIANTS
 
 # Short waits keep the matrix quick; the suites scale every wait from these.
@@ -183,23 +183,6 @@ def run_target(
 def verdict_problems(result: ExecutionResult, target: str, beyond_seed: bool = False) -> str:
     """What is wrong with the run's verdict for the target; empty when it is exactly right."""
     behaviour = behaviour_of(target)
-    expected_failed = expected_failures(target, beyond_seed)
-    expected_skipped = set() if beyond_seed else beyond_seed_tests(behaviour)
-    failed, skipped = failed_tests(result), skipped_tests(result)
-    ran = {test.name for test in result.suite.all_tests}
-    problems = []
-    if ran != set(suite_tests(behaviour)):
-        problems.append(f"ran {sorted(ran)}")
-    if failed != expected_failed:
-        wrongly_failed = {
-            test.name: test.message
-            for test in result.suite.all_tests
-            if test.name in failed - expected_failed
-        }
-        problems.append(
-            f"failed unexpectedly: {wrongly_failed}; "
-            f"passed unexpectedly: {sorted(expected_failed - failed)}"
-        )
-    if skipped != expected_skipped:
-        problems.append(f"skipped {sorted(skipped)} instead of {sorted(expected_skipped)}")
-    return "; ".join(problems)
+    skipped = set() if beyond_seed else beyond_seed_tests(behaviour)
+    failed = expected_failures(target, beyond_seed)
+    return verdict_differences(result, set(suite_tests(behaviour)), failed, skipped)

@@ -10,14 +10,16 @@ The cost per iteration is (time of 3N iterations - time of N) / 2N, so start-up 
 (c) ends with ``Close All Connections`` in its teardown, as suites do, so the test's
 sequence chart is drawn too.
 
-A sixth variant, (f) tests, measures what the transcript costs per test rather than per
+A sixth variant, (e) tests, measures what the transcript costs per test rather than per
 round trip: each iteration is a test of its own that opens a connection, does one checked
 round trip and closes it in its teardown (its lines, and its chart). It is not run
-unless named: ``--only tests`` (with ``--iterations 300``, say). Nor is (g) message, a
-no-op beside a no-op that logs one line: (g) - (b) is what one message in log.html costs,
+unless named: ``--only tests`` (with ``--iterations 300``, say). Nor is (f) message, a
+no-op beside a no-op that logs one line: (f) - (b) is what one message in log.html costs,
 the price of each keyword writing its own transcript lines.
-Each measurement is repeated; medians and ratios are printed, of the wall time and of the
-CPU time the robot process used (steadier on a shared, loaded machine).
+Each measurement is repeated, every variant once per round, so a ratio is taken within a
+round (both sides under the same load) and the median of those ratios is printed, with
+the medians per variant: of the wall time and of the CPU time the robot process used
+(steadier on a shared, loaded machine).
 
 ``--against CHECKOUT`` runs every variant also with the kit of another checkout (for
 example the main branch), interleaved, so a change is compared under the same load.
@@ -110,6 +112,12 @@ VARIANTS = {
     "message": "(f) no-op + no-op logging a line",
     "exchange": "(g) Exchange",
 }
+# Ratios taken round by round: (numerator, denominator) -> label.
+RATIOS = {
+    ("kit", "telnet"): "(c)/(d) kit vs Telnet",
+    ("kit", "noop"): "(c)/(b) kit vs RF floor",
+    ("exchange", "telnet"): "(g)/(d) Exchange vs Telnet (<= 0.35)",
+}
 DEFAULT_VARIANTS = ["raw", "noop", "kit", "telnet", "exchange"]
 
 
@@ -166,6 +174,13 @@ def medians(samples: dict[str, list[tuple[float, float]]], which: int) -> dict[s
     return {name: statistics.median(got[which] for got in runs) for name, runs in samples.items()}
 
 
+def paired_ratios(
+    tops: list[tuple[float, float]], bottoms: list[tuple[float, float]], which: int
+) -> list[float]:
+    """Ratios of samples taken in the same round, so both sides met the same load."""
+    return [top[which] / bottom[which] for top, bottom in zip(tops, bottoms, strict=True)]
+
+
 def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
     for measure, which in (("wall", 0), ("CPU", 1)):
         median = medians(samples, which)
@@ -174,26 +189,24 @@ def report(title: str, samples: dict[str, list[tuple[float, float]]]) -> None:
         for name, runs in samples.items():
             spread = ", ".join(f"{sample[which] * 1000:.3f}" for sample in runs)
             print(f"  {VARIANTS[name]:<36} {median[name] * 1000:7.3f} ms   [{spread}]")
-        if {"kit", "telnet"} <= median.keys():
-            print(f"  (c)/(d) kit vs Telnet     {median['kit'] / median['telnet']:.2f}")
-        if {"kit", "noop"} <= median.keys():
-            print(f"  (c)/(b) kit vs RF floor   {median['kit'] / median['noop']:.2f}")
-        if {"exchange", "telnet"} <= median.keys():
-            ratio = median["exchange"] / median["telnet"]
-            print(f"  (g)/(d) Exchange vs Telnet {ratio:.2f}  (target <= 0.35)")
+        for (top, bottom), label in RATIOS.items():
+            if {top, bottom} <= median.keys():
+                ratios = paired_ratios(samples[top], samples[bottom], which)
+                spread = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+                print(f"  {label:<36} {statistics.median(ratios):.2f}   [{spread}]")
         if {"message", "noop"} <= median.keys():
             cost = (median["message"] - median["noop"]) * 1e6
-            print(f"  (g)-(b) one log message   {cost:.0f} us")
-        if {"exchange", "telnet"} <= median.keys():
-            print(f"  (e)/(d) Exchange vs Telnet {median['exchange'] / median['telnet']:.2f}")
+            print(f"  (f)-(b) one log message            {cost:.0f} us")
 
 
 def compare(kits: list[str], samples: dict[str, dict[str, list[tuple[float, float]]]]) -> None:
-    """This checkout's medians over the other's, variant by variant."""
+    """This checkout over the other, variant by variant: the median of per-round ratios."""
     ours, theirs = (samples[kit] for kit in kits)
     for measure, which in (("wall", 0), ("CPU", 1)):
-        mine, other = medians(ours, which), medians(theirs, which)
-        ratios = ", ".join(f"{name} {mine[name] / other[name]:.3f}" for name in mine)
+        ratios = ", ".join(
+            f"{name} {statistics.median(paired_ratios(ours[name], theirs[name], which)):.3f}"
+            for name in ours
+        )
         print(f"this checkout / {kits[1]}, {measure} time: {ratios}")
 
 

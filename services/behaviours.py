@@ -9,14 +9,13 @@ import codecs
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import protocols
 from .protocols import DatagramProtocol, StreamProtocol
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """A behaviour option, shared by the CLI (``--idle-timeout``) and ``serve(idle_timeout=)``."""
 
     name: str
@@ -30,8 +29,7 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
 
-@dataclass(frozen=True)
-class Behaviour:
+class Behaviour(NamedTuple):
     name: str
     transport: str  # "tcp" or "udp"
     default_port: int

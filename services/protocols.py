@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ACK_TEXT = "服务端收到信息啦!"
 WELCOME = b"welcome to server!"
@@ -100,8 +100,7 @@ def banner_echo_reply(chunk: bytes) -> bytes:
     return OK_PREFIX + chunk
 
 
-@dataclass(frozen=True)
-class StreamProtocol:
+class StreamProtocol(NamedTuple):
     """What one TCP client experiences.
 
     ``reply`` answers each received chunk. ``idle_timeout`` bounds the wait for a chunk
@@ -115,8 +114,7 @@ class StreamProtocol:
     close_after_reply: bool = False
 
 
-@dataclass(frozen=True)
-class DatagramProtocol:
+class DatagramProtocol(NamedTuple):
     """Each datagram gets ``reply(datagram)``, sent back to its own sender."""
 
     reply: Callable[[bytes], bytes]

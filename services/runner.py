@@ -39,8 +39,9 @@ MAX_DATAGRAM = 65535
 # After the server's last reply it half-closes and drains what the client still sends,
 # so closing never turns into an RST that could destroy the reply in flight.
 LINGER_SECONDS = 1.0
-# How quickly serve_forever notices stop(); bounds shutdown latency.
-POLL_INTERVAL = 0.05
+# How quickly serve_forever notices stop(): the wait of every stop. An idle server wakes
+# 50 times a second for it, under 0.5% of a core.
+POLL_INTERVAL = 0.02
 # How long a stop waits for open conversations to end before it cuts them.
 STOP_GRACE = 1.0
 # How long cut conversations get to log and end: their threads wake from any socket call.

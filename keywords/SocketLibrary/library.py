@@ -1259,7 +1259,10 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
     ) -> Outcome:
         """Wait on the connection; fail unless the expectation passes the outcome."""
         wait = connection.timeout if timeout is None else to_seconds(timeout)
-        outcome = connection.wait(expectation, wait)
+        if connection.role == "server":  # the client under test may exit instead
+            outcome = self._await_client(connection, expectation, wait)
+        else:
+            outcome = connection.wait(expectation, wait)
         if not expectation.passed(outcome):
             message = failure(expectation, outcome, connection.encoding)
             self._fail(message, connection, timed_out=outcome.kind is Kind.TIMED_OUT)

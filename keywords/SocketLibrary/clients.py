@@ -148,14 +148,15 @@ class ClientKeywords:
         | Start Client | python3 client.py | --port | ${port} | lines=${typed} | delay=0.2s |
 
         The options are named, and a ``name=value`` that is not one of them fails with
-        ``unknown option``: ``timout=2s`` is a typo, not an argument for the client. An
-        argument for the client that contains ``=`` is written with its ``=`` escaped, as
-        for the Process library's `Start Process`; arguments inside ``command`` or from a
-        list variable are passed as they are:
+        ``unknown option``: ``timout=2s`` is a typo, not an argument for the client.
+        Robot reads any ``=`` written in the call as a named option's, so an ``=`` in the
+        command or in an argument is escaped as ``\\=``, as for the Process library's
+        ``Start Process``. Values that come from variables, list variables included, are
+        passed as they are:
         | Start Client | python3 client.py | --port\\=${port} | mode\\=fast |
-        | Start Client | python3 client.py --port=${port} mode=fast |
+        | Start Client | python3 client.py --port\\=${port} |
         | @{arguments} = | Create List | --port=${port} | mode=fast |
-        | Start Client | python3 client.py | @{arguments} |
+        | Start Client | python3 client.py | @{arguments} | timeout=10s |
 
         See also `Wait For Client`, `Client Output Should Contain`, `Stop Client`.
         """
@@ -164,8 +165,8 @@ class ClientKeywords:
             reject(
                 self.start_client,
                 named=unknown,
-                hint=f"An argument for the client that contains '=' is written with "
-                f"'\\=', as {name}\\={value}",
+                hint=f"An '=' in the client's command or arguments is written as '\\=': "
+                f"{name}\\={value}",
             )
         args = [*split_command(command), *arguments]
         pieces = _input_pieces(stdin, lines, encoding)
@@ -410,9 +411,9 @@ class ClientKeywords:
         With an assertion operator and expected value after ``stream``, checks the
         output, in the Browser library's style (see `Assertions`): ``==`` the whole
         output, ``contains``, ``not contains``, ``^=`` (starts with), ``$=`` (ends with),
-        ``matches`` (a Python ``re.search`` over the output; returns the groups if the
-        pattern has any), ``validate``... A failure shows the end of what it printed and
-        how it ended.
+        ``matches`` (a Python ``re.search``, with ``^`` and ``$`` at each line's ends, as
+        in `Client Output Should Match`; returns the groups if the pattern has any),
+        ``validate``... A failure shows the end of what it printed and how it ended.
 
         It checks once the client has exited: to pass as soon as a text appears, while
         the client still runs, use `Client Output Should Contain`.

@@ -196,9 +196,10 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
 
     = Assertions =
 
-    The getters `Receive`, `Receive Line`, `Receive Until`, `Receive Exactly` and
-    `Get Server Output` take an optional assertion operator and expected value after
-    their own arguments, in the style of the Browser library, and return the value:
+    The getters `Receive`, `Receive Line`, `Receive Until`, `Receive Exactly`,
+    `Get Server Output`, `Get Client Output` and `Get Client Exit Code` take an optional
+    assertion operator and expected value after their own arguments, in the style of
+    the Browser library, and return the value:
     | Receive Line | == | VALUE v |
     | Receive Until | \\r\\n | contains | OK |
     | ${count} = | Receive Line | matches | COUNT (\\d+) |

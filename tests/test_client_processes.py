@@ -23,7 +23,7 @@ from tests.client_verdicts import (
     EXPECTED_FAILURES,
     suite_tests,
 )
-from tests.helpers import ROOT, leftovers, mark_processes
+from tests.helpers import ROOT, leftovers, mark_processes, run_robot
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +152,223 @@ def test_output_files_are_kept_next_to_the_log(tmp_path):
     assert files == {"client": 2}  # stdout and stderr
     (stdout,) = (p for p in (tmp_path / "out").glob("client-*.log") if ".stderr" not in p.name)
     assert stdout.read_text() == "kept\n"
+
+
+# --- assertion operators on the getters -----------------------------------------------------
+
+
+def test_get_client_output_checks_with_an_assertion_operator(lib):
+    script = "import sys; print('status 200'); print('done'); print('oops', file=sys.stderr)"
+    lib.start_client([sys.executable, "-c", script])
+    assert lib.get_client_output("stdout", "==", "status 200\ndone\n") == "status 200\ndone\n"
+    lib.get_client_output("stdout", "contains", "done")
+    lib.get_client_output("stdout", "^=", "status")
+    lib.get_client_output("stderr", "not contains", "Traceback")
+    # ^ and $ are a line's ends, as in Client Output Should Match; groups are returned
+    assert lib.get_client_output("stdout", "matches", r"^status (\d+)$") == ("200",)
+    message = failure_of(lib.get_client_output, "stderr", "not contains", "oops")
+    assert message == (
+        "Expected the client's stderr not to contain 'oops', but it printed 'oops\\n' and "
+        "exited with code 0"
+    )
+    message = failure_of(lib.get_client_output, "stdout", "==", "status 200")
+    assert message.startswith("Expected the client's stdout to be 'status 200', but it printed")
+
+
+def test_get_client_exit_code_compares_numbers(lib):
+    lib.start_client([sys.executable, "-c", "import sys; print('bye'); sys.exit(3)"])
+    assert lib.get_client_exit_code() == 3
+    assert lib.get_client_exit_code("==", "3") == 3
+    lib.get_client_exit_code("!=", "0")
+    lib.get_client_exit_code(">", "2")
+    message = failure_of(lib.get_client_exit_code, "<=", "1")
+    assert message == (
+        "Expected the client's exit code to be less than or equal 1, but it exited with "
+        "code 3\nIts stdout ends with:\nbye\nIts stderr is empty."
+    )
+    with pytest.raises(ValueError, match=r"'contains' is not allowed\. An exit code is compared"):
+        lib.get_client_exit_code("contains", "3")
+
+
+def test_a_getter_wants_an_operator_before_an_expected_value(lib):
+    lib.start_client([sys.executable, "-c", "print('x')"])
+    with pytest.raises(ValueError, match="'x' is not an assertion operator"):
+        lib.get_client_output("stdout", "x")
+    with pytest.raises(ValueError, match="'0' needs an assertion operator before it"):
+        lib.get_client_exit_code(assertion_expected="0")
+
+
+# --- a wait for the client ends when it has exited ----------------------------------------------
+
+
+def test_a_udp_wait_fails_at_once_when_the_client_exits_without_sending(lib):
+    lib.listen_on_udp_port()
+    lib.start_client([sys.executable, "-c", "import sys; sys.exit('no route to the moon')"])
+    started = time.monotonic()
+    message = failure_of(lib.reply_should_be, "hello", timeout="20s")
+    assert time.monotonic() - started < 10
+    assert message == (
+        "Expected 'hello' but the client exited with code 1 before sending anything\n"
+        "Its stdout is empty.\nIts stderr ends with:\nno route to the moon"
+    )
+
+
+def test_a_datagram_sent_before_the_exit_is_read_and_only_then_the_wait_ends(lib):
+    port = lib.listen_on_udp_port()
+    script = (
+        "import socket, sys\n"
+        "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        f"udp.sendto(b'hello', ('127.0.0.1', {port}))\n"
+        "print('sent')"
+    )
+    lib.start_client([sys.executable, "-c", script])
+    lib.wait_for_client()  # it has exited before the wait begins: its datagram is still read
+    lib.reply_should_be("hello", timeout="20s")
+    lib.no_reply_within("100ms")  # silence still passes, after its whole time
+    started = time.monotonic()
+    message = failure_of(lib.receive, timeout="20s")
+    assert time.monotonic() - started < 10
+    assert message == (
+        "Expected data but the client exited with code 0 before sending it\n"
+        "Its stdout ends with:\nsent\nIts stderr is empty."
+    )
+
+
+def test_a_wait_on_an_accepted_connection_ends_when_the_client_exits(lib):
+    """No watch is needed on TCP: the client's exit closes its connection."""
+    port = lib.listen_on_tcp_port()
+    script = f"import socket; socket.create_connection(('127.0.0.1', {port}))"
+    lib.start_client([sys.executable, "-c", script])
+    lib.accept_connection()
+    started = time.monotonic()
+    message = failure_of(lib.reply_should_be, "hello", timeout="20s")
+    assert time.monotonic() - started < 10
+    assert message.startswith("Expected 'hello' but received nothing before the peer closed")
+
+
+def test_accept_fails_at_once_when_the_client_exited_before_it(lib):
+    port = lib.listen_on_tcp_port()
+    lib.start_client([sys.executable, "-c", "import sys; sys.exit(4)"])
+    lib.wait_for_client()
+    started = time.monotonic()
+    message = failure_of(lib.accept_connection, timeout="20s")
+    assert time.monotonic() - started < 10
+    assert message.startswith(
+        f"no client connected to tcp 127.0.0.1:{port}: the client exited with code 4 without "
+        f"connecting"
+    )
+
+
+def test_a_stopped_client_ends_no_wait(lib):
+    """After Stop Client its exit is no news: a wait runs its course, for another peer."""
+    port = lib.listen_on_tcp_port()
+    lib.start_client([sys.executable, "-c", "import time; time.sleep(30)"])  # idles: stopped
+    lib.stop_client()
+    message = failure_of(lib.accept_connection, timeout="300ms")
+    assert message == f"no client connected to tcp 127.0.0.1:{port} within 0.3s"
+    lib.listen_on_udp_port()
+    message = failure_of(lib.reply_should_be, "hello", timeout="300ms")
+    assert message == "Expected 'hello' but received nothing within 300ms"
+
+
+# --- in a robot run, where Robot decides which name=value is an option --------------------------
+
+OPTIONS_SUITE = r"""
+*** Settings ***
+Library           SocketLibrary    timeout=5s
+Test Teardown     Run Keywords    Stop All Clients    AND    Close All Connections
+
+*** Variables ***
+${PYTHON}         ${{ sys.executable }}
+${ARGV}           import sys; print(sys.argv[1:])
+
+*** Test Cases ***
+Typo In A Start Client Option
+    Start Client    ${PYTHON}    -c    ${ARGV}    timout=2s
+
+Unescaped Client Argument With An Equals Sign
+    Start Client    ${PYTHON}    -c    ${ARGV}    --port=1
+
+Escaped Client Arguments Reach The Client
+    Start Client    ${PYTHON}    -c    ${ARGV}    mode\=fast    --port\=1    alias=escaped
+    Get Client Output    stdout    ==    ['mode=fast', '--port=1']\n    alias=escaped
+    Client Output Should Contain    mode=fast
+
+Arguments From A List Are Passed As They Are
+    VAR    @{arguments}    mode=fast    timeout=2s
+    Start Client    ${PYTHON} -c "${ARGV}" --port\=1    @{arguments}    timeout=10s
+    Get Client Output    stdout    ==    ['--port=1', 'mode=fast', 'timeout=2s']\n
+
+Typos In The Other Client Keywords
+    Start Client    ${PYTHON}    -c    print('x')
+    Run Keyword And Expect Error    Wait For Client got unknown option 'timout'*
+    ...    Wait For Client    timout=2s
+    Run Keyword And Expect Error    Get Client Output got unknown option 'aliass'*
+    ...    Get Client Output    aliass=x
+    Run Keyword And Expect Error    Get Client Exit Code got unknown option 'timout'*
+    ...    Get Client Exit Code    ==    0    timout=2s
+    Run Keyword And Expect Error    Client Output Should Contain got unknown option 'steam'*
+    ...    Client Output Should Contain    x    steam=stderr
+    Run Keyword And Expect Error    Client Exit Code Should Be got unknown option 'alais'*
+    ...    Client Exit Code Should Be    0    alais=x
+    Run Keyword And Expect Error    Stop Client got unknown option 'grase'*
+    ...    Stop Client    grase=1s
+
+Typos In The Listening Keywords
+    Run Keyword And Expect Error    Listen On TCP Port got unknown option 'alais'*
+    ...    Listen On TCP Port    0    alais=web
+    Run Keyword And Expect Error    Listen On UDP Port got unknown option 'encodng'*
+    ...    Listen On UDP Port    0    encodng=GBK
+    Listen On TCP Port    0    127.0.0.1    alias=web
+    Run Keyword And Expect Error    Accept Connection got unknown option 'timout'*
+    ...    Accept Connection    timout=1s
+
+Operators On The Client Getters
+    Start Client    ${PYTHON}    -c    import sys; print('status 200'); sys.exit(3)
+    Get Client Output    stdout    contains    status
+    Get Client Output    stdout    validate    value.split()[1] == '200'
+    ${code} =    Get Client Output    stdout    then    int(value.split()[1])
+    Should Be Equal As Integers    ${code}    200
+    Get Client Exit Code    ==    3
+    Get Client Exit Code    validate    value in (2, 3)
+    Client Exit Code Should Be    3
+    Client Output Should Be    status 200\n
+    Client Output Should Match    \\d+
+
+A Failing Operator Says What The Client Printed
+    Start Client    ${PYTHON}    -c    print('hello')
+    Get Client Output    stdout    matches    ^bye$
+"""
+
+OPTIONS_FAIL_WITH = {
+    "Typo In A Start Client Option": (
+        "Start Client got unknown option 'timout' (did you mean 'timeout'?). Its options are "
+        "named: cwd=…, env=…, stdin=…, lines=…, delay=…, alias=…, timeout=…, encoding=…. An '=' "
+        "in the client's command or arguments is written as '\\=': timout\\=2s"
+    ),
+    "Unescaped Client Argument With An Equals Sign": (
+        "Start Client got an extra argument '--port=1'. Its options are named: cwd=…, env=…, "
+        "stdin=…, lines=…, delay=…, alias=…, timeout=…, encoding=…. An '=' in the client's "
+        "command or arguments is written as '\\=': --port\\=1"
+    ),
+    "A Failing Operator Says What The Client Printed": (
+        "Expected the client's stdout to match '^bye$', but it printed 'hello\\n' and exited "
+        "with code 0"
+    ),
+}
+
+
+def test_client_and_listening_options_in_a_robot_run(tmp_path):
+    suite = tmp_path / "options.robot"
+    suite.write_text(OPTIONS_SUITE, encoding="utf-8")
+    result = run_robot(suite, tmp_path)
+    tests = {test.name: test for test in result.suite.all_tests}
+    assert len(tests) == 8
+    for name, test in tests.items():
+        if name in OPTIONS_FAIL_WITH:
+            assert (test.status, test.message) == ("FAIL", OPTIONS_FAIL_WITH[name])
+        else:
+            assert test.status == "PASS", f"{name}: {test.message}"
 
 
 # --- the reference clients against the reference servers ------------------------------------

@@ -13,19 +13,21 @@ import re
 import shlex
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from assertionengine import AssertionOperator, int_str_verify_assertion, verify_assertion
+from assertionengine.assertion_engine import handlers
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import ConnectionCache
 
 from .display import quote, seconds_text, to_seconds
 from .handoff import client_launcher, launcher_from
+from .options import looks_named, operator, reject
 from .processes import (
     InputFeeder,
     ManagedProcess,
@@ -49,6 +51,12 @@ class Client:
     feeder: InputFeeder | None = None
     logged_end: bool = False
     stopped_after: float | None = None  # its age when it was stopped while running
+    # Readable once the client has exited, reaped or not (a pidfd, held until it is
+    # stopped: a pid looked up later could be another process's).
+    exit_fd: int | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.exit_fd = os.pidfd_open(self.process.pid)
 
     @property
     def age(self) -> float:
@@ -72,23 +80,15 @@ class Client:
     def stop(self, grace: float) -> int:
         if self.process.popen.poll() is None:
             self.stopped_after = self.age
-        code = self.process.stop(grace)
+        try:
+            code = self.process.stop(grace)
+        finally:
+            if self.exit_fd is not None:
+                os.close(self.exit_fd)
+                self.exit_fd = None
         if self.feeder:
             self.feeder.stop()
         return code
-
-    @contextmanager
-    def exit_signal(self) -> Iterator[int | None]:
-        """A descriptor that becomes readable when the client exits (None if it has)."""
-        try:
-            fd = os.pidfd_open(self.process.pid)
-        except ProcessLookupError:
-            yield None
-            return
-        try:
-            yield fd
-        finally:
-            os.close(fd)
 
     def state(self) -> str:
         """``exited with code 0``, or ``is still running after 2s``."""
@@ -125,6 +125,7 @@ class ClientKeywords:
         alias: str | None = None,
         timeout: timedelta | str | None = None,
         encoding: str = "UTF-8",
+        **unknown: str,
     ) -> int:
         """Start the client under test and return its index; it does not wait for it.
 
@@ -146,8 +147,27 @@ class ClientKeywords:
         | @{typed} = | Create List | first | second | ${EMPTY} |
         | Start Client | python3 client.py | --port | ${port} | lines=${typed} | delay=0.2s |
 
+        The options are named, and a ``name=value`` that is not one of them fails with
+        ``unknown option``: ``timout=2s`` is a typo, not an argument for the client.
+        Robot reads any ``=`` written in the call as a named option's, so an ``=`` in the
+        command or in an argument is escaped as ``\\=``, as for the Process library's
+        ``Start Process``. Values that come from variables, list variables included, are
+        passed as they are:
+        | Start Client | python3 client.py | --port\\=${port} | mode\\=fast |
+        | Start Client | python3 client.py --port\\=${port} |
+        | @{arguments} = | Create List | --port=${port} | mode=fast |
+        | Start Client | python3 client.py | @{arguments} | timeout=10s |
+
         See also `Wait For Client`, `Client Output Should Contain`, `Stop Client`.
         """
+        if unknown:
+            name, value = next(iter(unknown.items()))
+            reject(
+                self.start_client,
+                named=unknown,
+                hint=f"An '=' in the client's command or arguments is written as '\\=': "
+                f"{name}\\={value}",
+            )
         args = [*split_command(command), *arguments]
         pieces = _input_pieces(stdin, lines, encoding)
         # Always ``client-*.log``: the grader finds them by that name.
@@ -181,39 +201,81 @@ class ClientKeywords:
         return index
 
     @keyword(tags=["Client"])
-    def wait_for_client(self, timeout: timedelta | None = None, alias: str | None = None) -> int:
+    def wait_for_client(
+        self, *, timeout: timedelta | None = None, alias: str | None = None, **unknown: str
+    ) -> int:
         """Wait until the client exits and return its exit code.
 
         Fails, and stops the client, when it still runs after ``timeout`` (the client's
-        timeout from `Start Client` unless given). Logs the end of its output.
+        timeout from `Start Client` unless given). Logs the end of its output. The
+        newest client, or the one `Switch Client` chose, unless ``alias`` names one.
 
         | ${code} = | Wait For Client |
         | Wait For Client | timeout=10s | alias=second |
 
-        See also `Client Exit Code Should Be`.
+        See also `Get Client Exit Code` and `Client Exit Code Should Be`.
         """
+        if unknown:
+            reject(self.wait_for_client, named=unknown)
         return self._exited(self._client(alias), timeout)
 
     @keyword(tags=["Client"])
     def get_client_exit_code(
-        self, timeout: timedelta | None = None, alias: str | None = None
-    ) -> int:
+        self,
+        assertion_operator: str | None = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        alias: str | None = None,
+    ) -> Any:
         """Wait until the client exits and return its exit code; like `Wait For Client`.
 
+        With an assertion operator, checks the code, in the Browser library's style (see
+        `Assertions`): ``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=`` compare numbers, and
+        ``validate`` takes a Python expression of ``value``. A failure says how the
+        client ended and shows the end of its output.
+
         | ${code} = | Get Client Exit Code |
+        | Get Client Exit Code | == | 0 |
+        | Get Client Exit Code | != | 0 | timeout=10s |
+        | Get Client Exit Code | validate | value in (0, 2) | alias=second |
+
+        See also `Client Exit Code Should Be`.
         """
-        return self._exited(self._client(alias), timeout)
+        check = operator(self.get_client_exit_code, assertion_operator, unknown)
+        client = self._client(alias)
+        code = self._exited(client, timeout)
+        if check is None:
+            return _unchecked(code, assertion_expected)
+        try:
+            return int_str_verify_assertion(code, check, assertion_expected)
+        except AssertionError:
+            wanted = _wanted(check, str(assertion_expected))
+            self._fail(
+                f"Expected the client's exit code {wanted}, but it {describe_exit(code)}"
+                f"{_tail(client)}"
+            )
+        except ValueError as error:  # an operator for text, such as contains
+            raise ValueError(f"{error} An exit code is compared as a number.") from None
 
     @keyword(tags=["Client"])
     def client_exit_code_should_be(
-        self, expected: int, timeout: timedelta | None = None, alias: str | None = None
+        self,
+        expected: int,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        alias: str | None = None,
     ) -> None:
         """Wait until the client exits, and check its exit code.
 
         | Client Exit Code Should Be | 0 |
+        | Client Exit Code Should Be | 2 | timeout=10s | alias=second |
 
-        See also `Client Exit Code Should Not Be` and `Wait For Client`.
+        See also `Client Exit Code Should Not Be`, `Get Client Exit Code` and
+        `Wait For Client`.
         """
+        if unknown:
+            reject(self.client_exit_code_should_be, unknown)
         client = self._client(alias)
         code = self._exited(client, timeout)
         if code != expected:
@@ -224,12 +286,21 @@ class ClientKeywords:
 
     @keyword(tags=["Client"])
     def client_exit_code_should_not_be(
-        self, unexpected: int, timeout: timedelta | None = None, alias: str | None = None
+        self,
+        unexpected: int,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        alias: str | None = None,
     ) -> None:
         """Wait until the client exits, and check that its exit code is not ``unexpected``.
 
         | Client Exit Code Should Not Be | 0 |
+        | Client Exit Code Should Not Be | 0 | timeout=10s | alias=second |
+
+        See also `Client Exit Code Should Be` and `Get Client Exit Code`.
         """
+        if unknown:
+            reject(self.client_exit_code_should_not_be, unknown)
         client = self._client(alias)
         code = self._exited(client, timeout)
         if code == unexpected:
@@ -242,6 +313,7 @@ class ClientKeywords:
     def client_output_should_contain(
         self,
         expected: str,
+        *unknown: str,
         stream: str = "stdout",
         timeout: timedelta | None = None,
         alias: str | None = None,
@@ -252,10 +324,13 @@ class ClientKeywords:
         client exits, or ``timeout`` passes, without having printed it.
 
         | Client Output Should Contain | HELLO WORLD |
-        | Client Output Should Contain | refused | stream=stderr |
+        | Client Output Should Contain | refused | stream=stderr | timeout=2s |
 
-        See also `Client Output Should Be` and `Client Output Should Match`.
+        See also `Client Output Should Be`, `Client Output Should Match` and
+        `Get Client Output`.
         """
+        if unknown:
+            reject(self.client_output_should_contain, unknown)
         client = self._client(alias)
         stream = _checked_stream(stream)
         wait = client.timeout if timeout is None else to_seconds(timeout)
@@ -274,6 +349,7 @@ class ClientKeywords:
     def client_output_should_be(
         self,
         expected: str,
+        *unknown: str,
         stream: str = "stdout",
         timeout: timedelta | None = None,
         alias: str | None = None,
@@ -282,7 +358,11 @@ class ClientKeywords:
 
         | Client Output Should Be | HELLO WORLD\\n |
         | Client Output Should Be | ${EMPTY} | stream=stderr |
+
+        See also `Get Client Output`, which checks with any assertion operator.
         """
+        if unknown:
+            reject(self.client_output_should_be, unknown)
         client = self._client(alias)
         stream = _checked_stream(stream)
         self._exited(client, timeout)
@@ -293,6 +373,7 @@ class ClientKeywords:
     def client_output_should_match(
         self,
         regexp: str,
+        *unknown: str,
         stream: str = "stdout",
         timeout: timedelta | None = None,
         alias: str | None = None,
@@ -302,7 +383,10 @@ class ClientKeywords:
         the match.
 
         | ${line} = | Client Output Should Match | Client received: .*hello |
+        | Client Output Should Match | Errno \\\\d+ | stream=stderr |
         """
+        if unknown:
+            reject(self.client_output_should_match, unknown)
         client = self._client(alias)
         stream = _checked_stream(stream)
         self._exited(client, timeout)
@@ -313,17 +397,53 @@ class ClientKeywords:
 
     @keyword(tags=["Client"])
     def get_client_output(
-        self, stream: str = "stdout", timeout: timedelta | None = None, alias: str | None = None
-    ) -> str:
-        """Wait until the client exits and return what it printed on ``stream``.
+        self,
+        stream: str = "stdout",
+        assertion_operator: str | None = None,
+        assertion_expected: Any = None,
+        *unknown: str,
+        timeout: timedelta | None = None,
+        alias: str | None = None,
+    ) -> Any:
+        """Wait until the client exits and return what it printed on ``stream``
+        (``stdout`` or ``stderr``).
+
+        With an assertion operator and expected value after ``stream``, checks the
+        output, in the Browser library's style (see `Assertions`): ``==`` the whole
+        output, ``contains``, ``not contains``, ``^=`` (starts with), ``$=`` (ends with),
+        ``matches`` (a Python ``re.search``, with ``^`` and ``$`` at each line's ends, as
+        in `Client Output Should Match`; returns the groups if the pattern has any),
+        ``validate``... A failure shows the end of what it printed and how it ended.
+
+        It checks once the client has exited: to pass as soon as a text appears, while
+        the client still runs, use `Client Output Should Contain`.
 
         | ${printed} = | Get Client Output |
         | ${errors} = | Get Client Output | stderr |
+        | Get Client Output | stdout | == | HELLO WORLD\\n |
+        | Get Client Output | stdout | contains | Client received: |
+        | Get Client Output | stderr | not contains | Traceback | alias=second |
+        | ${code} = | Get Client Output | stdout | matches | status (\\\\d+) |
+        | Get Client Output | stdout | validate | len(value.splitlines()) == 3 |
         """
+        if looks_named(stream):
+            reject(self.get_client_output, (stream, *unknown))
+        check = operator(self.get_client_output, assertion_operator, unknown)
         client = self._client(alias)
         stream = _checked_stream(stream)
         self._exited(client, timeout)
-        return client.output(stream)
+        output = client.output(stream)
+        if check is None:
+            return _unchecked(output, assertion_expected)
+        wanted = _wanted(check, quote(str(assertion_expected)))
+        # Line by line, as Client Output Should Match: the engine's ``matches`` is a plain
+        # re.search, whose ^ and $ would match only at the ends of the whole output.
+        if check is AssertionOperator["matches"]:
+            assertion_expected = f"(?m){assertion_expected}"
+        try:
+            return verify_assertion(output, check, assertion_expected)
+        except AssertionError:
+            self._output_failure(client, stream, wanted)
 
     @keyword(tags=["Client"])
     def switch_client(self, alias: str) -> int | None:
@@ -341,24 +461,32 @@ class ClientKeywords:
         return previous
 
     @keyword(tags=["Client"])
-    def stop_client(self, alias: str | None = None, grace: timedelta | str = "2s") -> int:
+    def stop_client(
+        self, alias: str | None = None, *, grace: timedelta | str = "2s", **unknown: str
+    ) -> int:
         """Stop the client and every process it started; return its exit code.
 
         TERM first, KILL after ``grace``. The newest client unless ``alias`` names one.
 
         | Stop Client |
+        | ${code} = | Stop Client | second | grace=5s |
         """
+        if unknown:
+            reject(self.stop_client, named=unknown)
         client = self._client(alias)
         code = client.stop(to_seconds(grace))
         self._log_end(client)
         return code
 
     @keyword(tags=["Client"])
-    def stop_all_clients(self, grace: timedelta | str = "2s") -> None:
+    def stop_all_clients(self, *, grace: timedelta | str = "2s", **unknown: str) -> None:
         """Stop every client this suite started that still runs. Use it in teardowns.
 
         | [Teardown] | Stop All Clients |
+        | [Teardown] | Stop All Clients | grace=5s |
         """
+        if unknown:
+            reject(self.stop_all_clients, named=unknown)
         for client in self._clients:
             client.stop(to_seconds(grace))
             self._log_end(client)
@@ -366,16 +494,17 @@ class ClientKeywords:
 
     # --- shared ---------------------------------------------------------------------------
 
-    def _running_client(self) -> Client | None:
-        """The current client, while it runs: a wait for it can end when it exits."""
+    def _watched_client(self) -> Client | None:
+        """The current client, unless it was stopped: a wait for what it should do (connect,
+        send) ends when it exits, because then that can no longer come."""
         if not self._clients:
             return None
         client = self._clients.current
-        return client if client.process.popen.poll() is None else None
+        return None if client.process.stopped else client
 
-    def _client_failure(self, client: Client, message: str) -> NoReturn:
+    def _client_failure(self, client: Client, message: str, where: Any = None) -> NoReturn:
         self._log_end(client)
-        self._fail(message + _tail(client))
+        self._fail(message + _tail(client), where)
 
     def _client(self, alias: str | None) -> Client:
         try:
@@ -406,7 +535,7 @@ class ClientKeywords:
         self._transcript.flush()
         logger.info(f"Client {shlex.join(client.process.args)} {client.state()}.{_tail(client)}")
 
-    def _output_failure(self, client: Client, stream: str, wanted: str) -> None:
+    def _output_failure(self, client: Client, stream: str, wanted: str) -> NoReturn:
         printed = client.output(stream)
         shown = quote(printed[-SHOWN_CHARS:])
         cut = f"... {shown} (the last {SHOWN_CHARS} characters)" if len(printed) > 300 else shown
@@ -429,6 +558,22 @@ def _input_pieces(stdin: str | None, lines: list[str] | None, encoding: str) -> 
             raise ValueError("lines must be a list, such as @{lines} or ${lines}")
         return [f"{line}\n".encode(encoding) for line in lines]
     return [stdin.encode(encoding)] if stdin else []
+
+
+def _unchecked(value: Any, expected: Any) -> Any:
+    """A getter's value when no assertion operator was given; nor may a value be."""
+    if expected is not None:
+        raise ValueError(f"{quote(str(expected))} needs an assertion operator before it")
+    return value
+
+
+def _wanted(check: AssertionOperator, shown: str) -> str:
+    """``to contain 'x'`` or ``not to be 0``: what a failed check expected."""
+    verb = handlers[check][1] if check in handlers else str(check.value)
+    for should, to in (("should not ", "not to "), ("should ", "to ")):
+        if verb.startswith(should):
+            return f"{to}{verb.removeprefix(should)} {shown}"
+    return f"{verb} {shown}"
 
 
 def _checked_stream(stream: str) -> str:

@@ -196,9 +196,10 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
 
     = Assertions =
 
-    The getters `Receive`, `Receive Line`, `Receive Until`, `Receive Exactly` and
-    `Get Server Output` take an optional assertion operator and expected value after
-    their own arguments, in the style of the Browser library, and return the value:
+    The getters `Receive`, `Receive Line`, `Receive Until`, `Receive Exactly`,
+    `Get Server Output`, `Get Client Output` and `Get Client Exit Code` take an optional
+    assertion operator and expected value after their own arguments, in the style of
+    the Browser library, and return the value:
     | Receive Line | == | VALUE v |
     | Receive Until | \\r\\n | contains | OK |
     | ${count} = | Receive Line | matches | COUNT (\\d+) |
@@ -1259,7 +1260,10 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
     ) -> Outcome:
         """Wait on the connection; fail unless the expectation passes the outcome."""
         wait = connection.timeout if timeout is None else to_seconds(timeout)
-        outcome = connection.wait(expectation, wait)
+        if connection.role == "server":  # the client under test may exit instead
+            outcome = self._await_client(connection, expectation, wait)
+        else:
+            outcome = connection.wait(expectation, wait)
         if not expectation.passed(outcome):
             message = failure(expectation, outcome, connection.encoding)
             self._fail(message, connection, timed_out=outcome.kind is Kind.TIMED_OUT)

@@ -29,7 +29,7 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 DEFAULT_BUFFER_LIMIT = 1024 * 1024
@@ -79,6 +79,7 @@ class Kind(enum.Enum):
     RESET = "reset"  # the peer reset the stream (RST)
     BUFFER_FULL = "buffer full"
     FAILED = "failed"  # the network or the peer's host said why: ``reason``
+    ABANDONED = "abandoned"  # the process that was to send has ended: nothing more can come
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,6 +622,23 @@ class AnsweringDatagramConnection(DatagramConnection):
     def __init__(self, sock: socket.socket, **options: object) -> None:
         super().__init__(sock, "nobody yet", **options)
         self.sender: object = None
+
+    def wait(self, matcher: Matcher, timeout: float, *, unless: int | None = None) -> Outcome:
+        """Judge the next datagram, as a connected endpoint does. ``unless`` is a
+        descriptor (a pidfd: the client process) whose readiness ends the wait as
+        ABANDONED when no datagram is waiting: a datagram sent before the exit is read."""
+        if unless is None or self._pending or self.closed:
+            return super().wait(matcher, timeout)
+        started = time.monotonic()
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        poller.register(unless, select.POLLIN)
+        ready = {fd for fd, _event in poller.poll(max(timeout, 0.0) * 1000)}
+        if self.sock.fileno() in ready:  # read at once; an error is reported as usual
+            outcome = super().wait(matcher, max(started + timeout - time.monotonic(), 0.0))
+            return replace(outcome, waited=time.monotonic() - started, timeout=timeout)
+        kind = Kind.ABANDONED if ready else Kind.TIMED_OUT
+        return Outcome(kind, b"", time.monotonic() - started, timeout)
 
     def _receive_datagram(self) -> bytes:
         datagram, self.sender = self.sock.recvfrom(MAX_DATAGRAM)

@@ -248,7 +248,7 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         pause = 0.002
         while True:
-            ours, others = self._sockets_on(port, protocol)
+            ours = self._sockets_on(port, protocol)
             reachable = [bound for bound in ours if bound.reachable_at(host)]
             if reachable:
                 return reachable[0]
@@ -259,42 +259,32 @@ class ManagedProcess:
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ProcessError(
-                    self._not_ready_reason(port, protocol, host, timeout, ours, others)
-                )
+                raise ProcessError(self._not_ready_reason(port, protocol, host, timeout))
             with suppress(subprocess.TimeoutExpired):  # wakes early if the process exits
                 self.popen.wait(timeout=min(pause, remaining))
             pause = min(pause * 2, 0.05)
 
     def bound(self, port: int, protocol: str = "tcp") -> bool:
         """Whether a socket of this process (or of one it started) is still bound to ``port``."""
-        return bool(self._sockets_on(port, protocol)[0])
+        return bool(self._sockets_on(port, protocol))
 
-    def _sockets_on(self, port: int, protocol: str) -> tuple[list[BoundSocket], list[BoundSocket]]:
-        candidates = [b for b in bound_sockets(protocol) if port in (0, b.port)]
-        if not candidates:
-            return [], []
+    def _sockets_on(self, port: int, protocol: str) -> list[BoundSocket]:
         inodes = _socket_inodes(self.members())
-        ours = [b for b in candidates if b.inode in inodes]
-        return ours, [b for b in candidates if b.inode not in inodes]
+        if not inodes:  # the tables cost a walk of the kernel's whole hash, ~5 ms each
+            return []
+        return [b for b in bound_sockets(protocol) if port in (0, b.port) and b.inode in inodes]
 
-    def _not_ready_reason(
-        self,
-        port: int,
-        protocol: str,
-        host: str,
-        timeout: float,
-        ours: list[BoundSocket],
-        others: list[BoundSocket],
-    ) -> str:
-        if ours:
+    def _not_ready_reason(self, port: int, protocol: str, host: str, timeout: float) -> str:
+        inodes = _socket_inodes(self.members())
+        table = bound_sockets(protocol)
+        mine = [b for b in table if b.inode in inodes]
+        if ours := [b for b in mine if port in (0, b.port)]:
             return (
                 f"listens on {', '.join(map(str, ours))}, which a client of {host} cannot "
                 f"reach (bind to {host} or 0.0.0.0)"
             )
-        if others and port:
+        if port and any(b.port == port for b in table):
             return f"{protocol} port {port} is taken by another process"
-        mine = [b for b in bound_sockets(protocol) if b.inode in _socket_inodes(self.members())]
         elsewhere = f"; it listens on {', '.join(map(str, mine))} instead" if mine else ""
         return f"did not listen on {protocol} port {port or '(any)'} within {timeout:g}s{elsewhere}"
 

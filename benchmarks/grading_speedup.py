@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,12 +39,20 @@ def make_class(folder: Path, size: int) -> list[Path]:
     return submissions
 
 
-def grade(submissions: list[Path], out: Path, jobs: int, checkout: Path = ROOT) -> float:
-    """Seconds to grade the class; the verdicts are left in ``out/summary.csv``."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def grade(
+    submissions: list[Path], out: Path, jobs: int, checkout: Path = ROOT
+) -> tuple[float, float]:
+    """Seconds to grade the class, and the CPU seconds it took (grader, judge, sandboxes
+    and the students' servers); the verdicts are left in ``out/summary.csv``."""
     environment = dict(os.environ)
     if checkout != ROOT:  # its own grader and keyword library, ahead of the installed ones
         environment["PYTHONPATH"] = f"{checkout / 'keywords'}:{checkout}"
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     subprocess.run(
         [
             sys.executable,
@@ -66,7 +75,7 @@ def grade(submissions: list[Path], out: Path, jobs: int, checkout: Path = ROOT) 
         check=True,
         capture_output=True,
     )
-    return time.monotonic() - started
+    return time.monotonic() - started, children_cpu() - cpu
 
 
 def verdict_counts(out: Path) -> list[tuple[str, ...]]:
@@ -85,7 +94,7 @@ def compare(submissions: list[Path], folder: Path, baseline: Path, rounds: int) 
     for number in range(rounds):
         for label, checkout in (("baseline", baseline), ("this checkout", ROOT)):
             out = folder / f"out-{label.replace(' ', '-')}-{number}"
-            times[label].append(grade(submissions, out, default_jobs(), checkout))
+            times[label].append(grade(submissions, out, default_jobs(), checkout)[0])
             verdicts[label] = verdict_counts(out)
     before, after = (statistics.median(times[label]) for label in times)
     print(f"{len(submissions)} welcome_timeout submissions on {os.cpu_count()} cores, ", end="")
@@ -111,10 +120,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         submissions = make_class(Path(folder) / "class", args.size)
-        times, verdicts = {}, {}
+        times, cpu, verdicts = {}, {}, {}
         for jobs in args.jobs:
             out = Path(folder) / f"out-{jobs}"
-            times[jobs] = grade(submissions, out, jobs)
+            times[jobs], cpu[jobs] = grade(submissions, out, jobs)
             verdicts[jobs] = verdict_counts(out)
     serial = times.get(1)
     print(f"{args.size} welcome_timeout submissions on {os.cpu_count()} cores")
@@ -129,9 +138,8 @@ def main() -> None:
                 else "  VERDICTS DIFFER from --jobs 1"
             )
         )
-        print(
-            f"  --jobs {jobs:>2}: {seconds:6.1f} s  ({seconds / args.size:.2f} s each){ratio}{same}"
-        )
+        each = f"{seconds / args.size:.2f} s each, {cpu[jobs] / args.size:.2f} s of CPU"
+        print(f"  --jobs {jobs:>2}: {seconds:6.1f} s  ({each}){ratio}{same}")
 
 
 if __name__ == "__main__":

@@ -103,9 +103,11 @@ def resolve_suite(value: str) -> Path:
 
 
 def default_jobs() -> int:
-    """Suites mostly wait on sockets, and a job forked from the judge costs about 0.4 s of
-    CPU in a run of 7 s or more (6% of a core): 16 runs per core keep the cores busy."""
-    return 16 * (os.cpu_count() or 1)
+    """Suites mostly wait on sockets, and a submission costs the judge about 0.3 s of CPU
+    (its robot, the launcher and the sandbox) in a run of 7 s or more, 4% of a core: 24
+    runs per core keep the cores busy. Fewer leave a class that the slots do not hold for a
+    second round, which starts only as the first runs end, and ends as its longest run."""
+    return 24 * (os.cpu_count() or 1)
 
 
 def shard(submissions: list[Path], spec: str | None) -> list[Path]:

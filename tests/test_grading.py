@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from jsonschema import validate
 
+from grading.isolation import judge_namespaces
 from tests.helpers import (
     ROOT,
     leftovers,
@@ -285,3 +286,63 @@ def test_missing_folder_is_a_usage_error(tmp_path):
     result = grade(tmp_path / "out", [tmp_path / "nobody"])
     assert result.returncode == 2
     assert f"not a folder: {tmp_path / 'nobody'}" in result.stderr
+
+
+NETWORK_SUITE = """\
+*** Settings ***
+Documentation       What a grading job's network namespace holds.
+Test Timeout        10s
+
+
+*** Test Cases ***
+The Job Has A Small TCP Table Of Its Own
+    [Documentation]    Listing its sockets (/proc/net/tcp) walks 1,024 buckets, not the host's.
+    Sysctl Should Be    tcp_ehash_entries    1024
+
+The Job Keeps The SYN Backlog Of A New Namespace
+    [Documentation]    Linux derives it from the table's size; the judge puts it back.
+    Sysctl Should Be    tcp_max_syn_backlog    ${BACKLOG}
+
+The Job Keeps The TIME-WAIT Limit Of A New Namespace
+    [Documentation]    Linux derives it from the table's size; the judge puts it back.
+    Sysctl Should Be    tcp_max_tw_buckets    ${TIME_WAIT}
+
+
+*** Keywords ***
+Sysctl Should Be
+    [Documentation]    net.ipv4.``name`` has ``expected`` in this network namespace.
+    [Arguments]    ${name}    ${expected}
+    ${value}    Evaluate    pathlib.Path('/proc/sys/net/ipv4/${name}').read_text().strip()
+    Should Be Equal    ${value}    ${expected}
+"""
+TCP_LIMITS = ["/proc/sys/net/ipv4/tcp_max_syn_backlog", "/proc/sys/net/ipv4/tcp_max_tw_buckets"]
+
+
+@pytest.mark.skipif(
+    not Path("/proc/sys/net/ipv4/tcp_child_ehash_entries").exists(),
+    reason="before Linux 6.1 every network namespace shares the host's TCP table",
+)
+def test_each_job_has_a_small_tcp_table_and_the_limits_of_a_new_namespace(tmp_path):
+    new_namespace = [*judge_namespaces(), "cat", *TCP_LIMITS]  # as the judge's is made
+    backlog, time_wait = subprocess.run(
+        new_namespace, capture_output=True, text=True, check=True, timeout=30
+    ).stdout.split()
+    suite = tmp_path / "network.robot"
+    suite.write_text(NETWORK_SUITE)
+    submission = tmp_path / "class" / "anyone"
+    submission.mkdir(parents=True)
+    out = tmp_path / "out"
+    result = run_grader(
+        *("--suite", suite, "--port", "8001", "--cmd", "true", "--outputdir", out),
+        *("--variable", f"BACKLOG:{backlog}", "--variable", f"TIME_WAIT:{time_wait}"),
+        submission,
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads((out / "anyone" / "verdict.json").read_text())
+    assert verdict["status"] == "graded"
+    outcomes = {test["name"]: (test["status"], test["message"]) for test in verdict["tests"]}
+    assert outcomes == {
+        "The Job Has A Small TCP Table Of Its Own": ("passed", ""),
+        "The Job Keeps The SYN Backlog Of A New Namespace": ("passed", ""),
+        "The Job Keeps The TIME-WAIT Limit Of A New Namespace": ("passed", ""),
+    }

@@ -248,7 +248,8 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         pause = 0.002
         while True:
-            ours = self._sockets_on(port, protocol)
+            inodes = _socket_inodes(self.members())
+            ours = self._bound(inodes, port, protocol)
             reachable = [bound for bound in ours if bound.reachable_at(host)]
             if reachable:
                 return reachable[0]
@@ -262,14 +263,16 @@ class ManagedProcess:
                 raise ProcessError(self._not_ready_reason(port, protocol, host, timeout))
             with suppress(subprocess.TimeoutExpired):  # wakes early if the process exits
                 self.popen.wait(timeout=min(pause, remaining))
-            pause = min(pause * 2, 0.05)
+            # Until it holds a socket, a look costs about a millisecond: look often.
+            pause = min(pause * 2, 0.05 if inodes else 0.01)
 
     def bound(self, port: int, protocol: str = "tcp") -> bool:
         """Whether a socket of this process (or of one it started) is still bound to ``port``."""
-        return bool(self._sockets_on(port, protocol))
+        return bool(self._bound(_socket_inodes(self.members()), port, protocol))
 
-    def _sockets_on(self, port: int, protocol: str) -> list[BoundSocket]:
-        inodes = _socket_inodes(self.members())
+    @staticmethod
+    def _bound(inodes: set[int], port: int, protocol: str) -> list[BoundSocket]:
+        """Which of these sockets are bound to ``port`` (any if 0)."""
         if not inodes:  # the tables cost a walk of the kernel's whole hash, ~5 ms each
             return []
         return [b for b in bound_sockets(protocol) if port in (0, b.port) and b.inode in inodes]

@@ -96,13 +96,22 @@ NOT_FATAL = {
 _X32_BIT = 0x40000000  # x86_64's x32 system calls
 
 
+OOM_FIRST = 1000  # oom_score_adj's most: killed first; raising it needs no privilege
+
+
 class Refused(Exception):
     """The sandbox cannot be made for this submission; the message is for the student."""
 
 
 def set_limits(args: argparse.Namespace, *, file_size: bool) -> None:
-    """Priority and rlimits for this process and everything it starts."""
+    """Priority, rlimits and the OOM killer's preference for this process and everything
+    it starts."""
     os.nice(args.nice)
+    # When the machine runs out of memory (each submission's limit is its own; together
+    # they may exceed the RAM), the kernel kills students' processes first, never the
+    # judge's robot, which would turn a classmate's verdict into an error.
+    with open("/proc/self/oom_score_adj", "w") as preference:
+        preference.write(str(OOM_FIRST))
     resource.setrlimit(resource.RLIMIT_CPU, (args.cpu, args.cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if args.memory:

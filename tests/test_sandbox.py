@@ -674,6 +674,29 @@ def test_without_cgroups_the_limits_fall_back_to_a_uid_and_rlimits(tmp_path, mon
     wait_until(lambda: not leftovers(token), 5, "nothing left running")
 
 
+def test_students_processes_are_the_first_the_oom_killer_takes(tmp_path):
+    """Submissions' memory limits together may exceed the machine's RAM: when it runs out,
+    the kernel must kill a student's process, never the judge's robot (whose verdict for
+    a classmate would become an error)."""
+    submission = tmp_path / "class" / "alice"
+    shutil.copytree(CLASS / "alice", submission)
+    report = 'print("oom_score_adj", open("/proc/self/oom_score_adj").read().strip(), flush=True)'
+    (submission / "server.py").write_text(report + "\n" + SERVE)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "grading", *GRADE, *LIMITS, "--outputdir", str(out), submission],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "oom_score_adj 1000" in server_output(out, "alice")
+    assert summary(out)["alice"]["score"] == "100.0"
+    assert Path("/proc/self/oom_score_adj").read_text().strip() == "0", "the judge's side"
+
+
 def test_grading_is_refused_when_bwrap_is_missing(tmp_path):
     result = run_grader(
         *GRADE, "--outputdir", tmp_path / "out", "--bwrap", tmp_path / "no-bwrap", CLASS / "alice"

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from robot.api import ExecutionResult
+from robot.api import ExecutionResult, ResultVisitor
 
 from services.runner import Server
 from SocketLibrary import SocketLibrary
@@ -133,6 +133,21 @@ def leftovers(token: str, command: str = "") -> list[int]:
         if pid != os.getpid() and line.startswith(command):
             found.append(pid)
     return found
+
+
+class _MessageTexts(ResultVisitor):
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def visit_message(self, message) -> None:
+        self.texts.append(message.message)
+
+
+def logged_messages(result: ExecutionResult) -> list[str]:
+    """Every message a run logged, in every test and keyword, in order."""
+    visitor = _MessageTexts()
+    result.visit(visitor)
+    return visitor.texts
 
 
 def run_robot(

@@ -23,7 +23,7 @@ from tests.client_verdicts import (
     EXPECTED_FAILURES,
     suite_tests,
 )
-from tests.helpers import ROOT, leftovers, mark_processes, run_robot
+from tests.helpers import ROOT, leftovers, logged_messages, mark_processes, run_robot
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +152,24 @@ def test_output_files_are_kept_next_to_the_log(tmp_path):
     assert files == {"client": 2}  # stdout and stderr
     (stdout,) = (p for p in (tmp_path / "out").glob("client-*.log") if ".stderr" not in p.name)
     assert stdout.read_text() == "kept\n"
+
+
+def test_a_long_argument_is_cut_in_the_log(tmp_path):
+    """The command shows in three log lines (started, transcript, exited): each cuts a
+    10,000-character argument after 300 and says how much more there was."""
+    suite = tmp_path / "long.robot"
+    suite.write_text(
+        "*** Settings ***\nLibrary    SocketLibrary\n\n*** Test Cases ***\nLong\n"
+        f"    Start Client    {sys.executable}    -c    pass    ${{{{ 'x' * 10000 }}}}\n"
+        "    Client Exit Code Should Be    0\n"
+        "    [Teardown]    Stop All Clients\n"
+    )
+    messages = logged_messages(run_robot(suite, tmp_path / "out"))
+    shown = [m for m in messages if "x" * 300 in m]
+    assert len(shown) >= 3, messages
+    for message in shown:
+        assert "x" * 301 not in message
+        assert "... and 9700 more characters" in message
 
 
 # --- assertion operators on the getters -----------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import time
 import weakref
 from contextlib import suppress
@@ -25,7 +24,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import ConnectionCache
 
-from .display import quote, seconds_text, to_seconds
+from .display import quote, seconds_text, shown_command, to_seconds
 from .handoff import client_launcher, launcher_from
 from .options import looks_named, operator, reject
 from .processes import (
@@ -193,10 +192,10 @@ class ClientKeywords:
         client.feeder = InputFeeder(process.popen.stdin, pieces, to_seconds(delay))
         where = "in its sandbox" if launcher else f"in {Path(cwd or '.').resolve()}"
         logger.info(
-            f"Started client {shlex.join(args)} (pid {process.pid}) {where}; its stdout "
+            f"Started client {shown_command(args)} (pid {process.pid}) {where}; its stdout "
             f"goes to {output.name}, its stderr to {errors.name}."
         )
-        self._transcript.note(client.label, f"started {shlex.join(args)}")
+        self._transcript.note(client.label, f"started {shown_command(args)}")
         self._transcript.settle()
         return index
 
@@ -533,7 +532,7 @@ class ClientKeywords:
         client.logged_end = True
         self._transcript.note(client.label, client.state())
         self._transcript.flush()
-        logger.info(f"Client {shlex.join(client.process.args)} {client.state()}.{_tail(client)}")
+        logger.info(f"Client {shown_command(client.process.args)} {client.state()}.{_tail(client)}")
 
     def _output_failure(self, client: Client, stream: str, wanted: str) -> NoReturn:
         printed = client.output(stream)

@@ -7,6 +7,8 @@ not decode are shown as hex, so a grader can see exactly what crossed the wire.
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,17 @@ _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff\\']
 def quote(text: str) -> str:
     """``'text'`` with whitespace, control and zero-width characters escaped."""
     return "'" + _INVISIBLE.sub(_escape, text) + "'"
+
+
+def shown_command(args: Sequence[str]) -> str:
+    """A command line as a shell reads it, each long argument cut after ``SHOWN_BYTES``
+    characters, so that a 60,000-character argument does not fill the log three times."""
+    return " ".join(
+        shlex.quote(arg)
+        if len(arg) <= SHOWN_BYTES
+        else f"{shlex.quote(arg[:SHOWN_BYTES])}... and {len(arg) - SHOWN_BYTES} more characters"
+        for arg in args
+    )
 
 
 def _escape(match: re.Match[str]) -> str:

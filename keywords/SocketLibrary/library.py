@@ -9,7 +9,6 @@ import inspect
 import os
 import re
 import select
-import shlex
 import tempfile
 import threading
 import time
@@ -28,7 +27,16 @@ from robot.utils import ConnectionCache, printable_name
 
 from . import __version__, facts
 from .clients import ClientKeywords
-from .display import described, failure, hex_bytes, parse_hex, quote, seconds_text, to_seconds
+from .display import (
+    described,
+    failure,
+    hex_bytes,
+    parse_hex,
+    quote,
+    seconds_text,
+    shown_command,
+    to_seconds,
+)
 from .expectations import (
     AnyData,
     Contains,
@@ -1076,7 +1084,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
             self._fail(f"server did not start: {error}")
         where = "in its sandbox" if launcher else f"in {Path(cwd or '.').resolve()}"
         logger.info(
-            f"Started {shlex.join(server.args)} (pid {server.pid}) {where}; "
+            f"Started {shown_command(server.args)} (pid {server.pid}) {where}; "
             f"output goes to {output.name}."
         )
         try:
@@ -1163,7 +1171,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         self._record(facts.server_stopped, server.token, code)
         tail = server.output_tail()
         logger.info(
-            f"Server {shlex.join(server.args)} stopped with exit code {code}. "
+            f"Server {shown_command(server.args)} stopped with exit code {code}. "
             + (f"Its output ends with:\n{tail}" if tail else "It printed nothing.")
         )
         return code
@@ -1198,7 +1206,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
         if not server.alive():
             tail = server.output_tail()
             raise SocketFailure(
-                f"Server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
+                f"Server {shown_command(server.args)} {describe_exit(server.popen.wait())}."
                 + (f" Its output ends with:\n{tail}" if tail else " It printed nothing.")
             )
 
@@ -1295,7 +1303,7 @@ class SocketLibrary(ListeningKeywords, ClientKeywords):
             self._transcript.note_failure(where, message, timed_out)
         self._transcript.finish()
         notes = "".join(
-            f"\nThe server {shlex.join(server.args)} {describe_exit(server.popen.wait())}."
+            f"\nThe server {shown_command(server.args)} {describe_exit(server.popen.wait())}."
             for server in died
         )
         raise SocketFailure(message + notes)

@@ -252,6 +252,27 @@ def test_a_datagram_sent_before_the_exit_is_read_and_only_then_the_wait_ends(lib
     )
 
 
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_another_clients_exit_does_not_end_a_wait(lib, transport):
+    """With two clients, the one that exited may not be the one the wait is for."""
+    port = lib.listen_on_udp_port() if transport == "udp" else lib.listen_on_tcp_port()
+    kind = "SOCK_DGRAM" if transport == "udp" else "SOCK_STREAM"
+    script = (
+        "import socket, sys, time\n"
+        "time.sleep(1)  # the other client exits meanwhile\n"
+        f"s = socket.socket(socket.AF_INET, socket.{kind})\n"
+        f"s.connect(('127.0.0.1', {port}))\n"
+        "s.sendall(b'hello')\n"
+        "sys.stdin.read()"
+    )
+    lib.start_client([sys.executable, "-c", script], alias="slow")
+    lib.start_client([sys.executable, "-c", "pass"], alias="quick")
+    lib.wait_for_client(alias="quick")
+    if transport == "tcp":
+        lib.accept_connection(timeout="20s")
+    lib.reply_should_be("hello", timeout="20s")
+
+
 def test_a_wait_on_an_accepted_connection_ends_when_the_client_exits(lib):
     """No watch is needed on TCP: the client's exit closes its connection."""
     port = lib.listen_on_tcp_port()

@@ -694,7 +694,6 @@ def test_students_processes_are_the_first_the_oom_killer_takes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "oom_score_adj 1000" in server_output(out, "alice")
     assert summary(out)["alice"]["score"] == "100.0"
-    assert Path("/proc/self/oom_score_adj").read_text().strip() == "0", "the judge's side"
 
 
 def test_grading_is_refused_when_bwrap_is_missing(tmp_path):

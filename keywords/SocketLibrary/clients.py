@@ -55,7 +55,11 @@ class Client:
     exit_fd: int | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.exit_fd = os.pidfd_open(self.process.pid)
+        try:
+            self.exit_fd = os.pidfd_open(self.process.pid)
+        except OSError:  # not registered yet: nothing else would ever stop it
+            self.process.stop()
+            raise
 
     @property
     def age(self) -> float:
@@ -494,12 +498,11 @@ class ClientKeywords:
     # --- shared ---------------------------------------------------------------------------
 
     def _watched_client(self) -> Client | None:
-        """The current client, unless it was stopped: a wait for what it should do (connect,
-        send) ends when it exits, because then that can no longer come."""
-        if not self._clients:
-            return None
-        client = self._clients.current
-        return None if client.process.stopped else client
+        """The client a wait is for, when that is certain: the only one started and not
+        stopped. A wait for what it should do (connect, send) ends when it exits, because
+        then that can no longer come. With two or more, the data may be another's."""
+        running = [client for client in self._clients if not client.process.stopped]
+        return running[0] if len(running) == 1 else None
 
     def _client_failure(self, client: Client, message: str, where: Any = None) -> NoReturn:
         self._log_end(client)

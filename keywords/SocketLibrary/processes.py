@@ -260,10 +260,13 @@ class ManagedProcess:
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ProcessError(self._not_ready_reason(port, protocol, host, timeout))
-            with suppress(subprocess.TimeoutExpired):  # wakes early if the process exits
-                self.popen.wait(timeout=min(pause, remaining))
-            # Until it holds a socket, a look costs about a millisecond: look often.
+                return self._last_look(port, protocol, host, timeout)
+            if code is None:
+                with suppress(subprocess.TimeoutExpired):  # wakes early if the process exits
+                    self.popen.wait(timeout=min(pause, remaining))
+            else:  # it exited, leaving what it started (``server &``): wait on those
+                wait_for_exit(set(self.members()), min(pause, remaining))
+            # Until it holds a socket, a look costs little (no table read): look often.
             pause = min(pause * 2, 0.05 if inodes else 0.01)
 
     def bound(self, port: int, protocol: str = "tcp") -> bool:
@@ -277,19 +280,27 @@ class ManagedProcess:
             return []
         return [b for b in bound_sockets(protocol) if port in (0, b.port) and b.inode in inodes]
 
-    def _not_ready_reason(self, port: int, protocol: str, host: str, timeout: float) -> str:
+    def _last_look(self, port: int, protocol: str, host: str, timeout: float) -> BoundSocket:
+        """At the timeout, one more look with the whole tables: the socket, if it has just
+        come, else the most useful reason why not."""
         inodes = _socket_inodes(self.members())
         table = bound_sockets(protocol)
         mine = [b for b in table if b.inode in inodes]
-        if ours := [b for b in mine if port in (0, b.port)]:
-            return (
+        ours = [b for b in mine if port in (0, b.port)]
+        if reachable := [b for b in ours if b.reachable_at(host)]:
+            return reachable[0]
+        if ours:
+            reason = (
                 f"listens on {', '.join(map(str, ours))}, which a client of {host} cannot "
                 f"reach (bind to {host} or 0.0.0.0)"
             )
-        if port and any(b.port == port for b in table):
-            return f"{protocol} port {port} is taken by another process"
-        elsewhere = f"; it listens on {', '.join(map(str, mine))} instead" if mine else ""
-        return f"did not listen on {protocol} port {port or '(any)'} within {timeout:g}s{elsewhere}"
+        elif port and any(b.port == port for b in table):
+            reason = f"{protocol} port {port} is taken by another process"
+        else:
+            elsewhere = f"; it listens on {', '.join(map(str, mine))} instead" if mine else ""
+            reason = f"did not listen on {protocol} port {port or '(any)'} within {timeout:g}s"
+            reason += elsewhere
+        raise ProcessError(reason)
 
     def alive(self) -> set[int]:
         pids = set(self.members())

@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 DEFAULT_BUFFER_LIMIT = 1024 * 1024
+# How long a wait still looks for data once its sender has exited (see in_flight).
+IN_FLIGHT_GRACE = 0.5
 RECV_SIZE = 65536
 MAX_DATAGRAM = 65535
 
@@ -69,6 +71,16 @@ class TlsOptions:
     server_hostname: str | None = None  # the name to check and send (SNI); default: host
     client_cert: str | None = None  # PEM certificate (and key) to present to the server
     client_key: str | None = None
+
+
+def in_flight(sock: socket.socket, deadline: float) -> bool:
+    """Whether ``sock`` becomes readable within a short grace, once the process that was to
+    send has exited: on loopback the kernel may still be delivering what it sent just
+    before (under load, the delivery can run after the sender has gone)."""
+    grace = min(IN_FLIGHT_GRACE, max(deadline - time.monotonic(), 0.0))
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(grace * 1000))
 
 
 class Kind(enum.Enum):
@@ -589,7 +601,9 @@ class Listener:
                         f"could not accept a connection on {self.address}: "
                         f"{error.strerror or error}"
                     ) from None
-            if ready:
+            if ready:  # only its exit: did it connect just before?
+                if in_flight(self.sock, deadline):
+                    continue
                 raise Abandoned(f"no client connected to {self.transport} {self.address}")
             if time.monotonic() >= deadline:
                 raise TransportError(
@@ -634,6 +648,8 @@ class AnsweringDatagramConnection(DatagramConnection):
         poller.register(self.sock, select.POLLIN)
         poller.register(unless, select.POLLIN)
         ready = {fd for fd, _event in poller.poll(max(timeout, 0.0) * 1000)}
+        if ready and self.sock.fileno() not in ready and in_flight(self.sock, started + timeout):
+            ready.add(self.sock.fileno())  # sent just before it exited
         if self.sock.fileno() in ready:  # read at once; an error is reported as usual
             outcome = super().wait(matcher, max(started + timeout - time.monotonic(), 0.0))
             return replace(outcome, waited=time.monotonic() - started, timeout=timeout)

@@ -36,8 +36,19 @@ def failure_of(call, *args, **kwargs) -> str:
     return str(failure.value)
 
 
-def client_command(name: str, port: int, *arguments: str) -> list[str]:
-    return [sys.executable, "-m", "services.clients", name, "--port", str(port), *arguments]
+def run_reference_client(
+    name: str, port: int, *arguments: str, typed: str = ""
+) -> subprocess.CompletedProcess:
+    """``python -m services.clients NAME --port PORT ARGUMENTS...``, ``typed`` on its stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.clients", name, "--port", str(port), *arguments],
+        input=typed,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+        check=False,
+    )
 
 
 # --- Start Client and its checks ----------------------------------------------------------
@@ -434,29 +445,13 @@ def test_every_seed_client_has_a_reference_client_and_a_suite():
 )
 def test_reference_clients_talk_to_the_reference_servers(server, client, typed, printed):
     with serve(server) as (_host, port):
-        done = subprocess.run(
-            client_command(client[0], port, *client[1:]),
-            input=typed,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=30,
-            check=False,
-        )
+        done = run_reference_client(client[0], port, *client[1:], typed=typed)
     assert (done.returncode, done.stdout, done.stderr) == (0, printed, "")
 
 
 def test_the_timestamp_client_loops_until_an_empty_line():
     with serve("timestamp") as (_host, port):
-        done = subprocess.run(
-            client_command("timestamp", port),
-            input="first\nsecond\n\nnever sent\n",
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=30,
-            check=False,
-        )
+        done = run_reference_client("timestamp", port, typed="first\nsecond\n\nnever sent\n")
     replies = done.stdout.split("> ")
     assert done.returncode == 0
     assert [reply[24:] for reply in replies[1:3]] == ["first\n", "second\n"]
@@ -465,14 +460,7 @@ def test_the_timestamp_client_loops_until_an_empty_line():
 
 def test_the_welcome_client_is_welcomed():
     with serve("welcome_timeout") as (_host, port):
-        done = subprocess.run(
-            client_command("welcome", port),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=30,
-            check=False,
-        )
+        done = run_reference_client("welcome", port)
     assert (done.returncode, done.stdout) == (0, "welcome to server!\n")
 
 
@@ -480,15 +468,7 @@ def test_the_welcome_client_is_welcomed():
 def test_a_socket_error_is_one_line_and_exit_code_1(name):
     with serve("echo") as (_host, port):
         pass  # the port is free again: nobody listens on it
-    done = subprocess.run(
-        client_command(name, port),
-        input="hello\n",
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=30,
-        check=False,
-    )
+    done = run_reference_client(name, port, typed="hello\n")
     assert done.returncode == 1
     assert done.stderr == f"{name}: " + (
         "Connection refused\n"

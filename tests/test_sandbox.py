@@ -683,14 +683,7 @@ def test_students_processes_are_the_first_the_oom_killer_takes(tmp_path):
     report = 'print("oom_score_adj", open("/proc/self/oom_score_adj").read().strip(), flush=True)'
     (submission / "server.py").write_text(report + "\n" + SERVE)
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "grading", *GRADE, *LIMITS, "--outputdir", str(out), submission],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_grader(*GRADE, *LIMITS, "--outputdir", out, submission)
     assert result.returncode == 0, result.stderr
     assert "oom_score_adj 1000" in server_output(out, "alice")
     assert summary(out)["alice"]["score"] == "100.0"

@@ -248,13 +248,14 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         pause = 0.002
         while True:
-            inodes = _socket_inodes(self.members())
+            members = self.members()  # a scan of every process's environment: once a look
+            inodes = _socket_inodes(members)
             ours = self._bound(inodes, port, protocol)
             reachable = [bound for bound in ours if bound.reachable_at(host)]
             if reachable:
                 return reachable[0]
             code = self.popen.poll()
-            if code is not None and (code != 0 or not self.members()):
+            if code is not None and (code != 0 or not members):
                 raise ProcessError(
                     f"{describe_exit(code)} before listening on {protocol} port {port or '(any)'}"
                 )
@@ -265,7 +266,7 @@ class ManagedProcess:
                 with suppress(subprocess.TimeoutExpired):  # wakes early if the process exits
                     self.popen.wait(timeout=min(pause, remaining))
             else:  # it exited, leaving what it started (``server &``): wait on those
-                wait_for_exit(set(self.members()), min(pause, remaining))
+                wait_for_exit(set(members), min(pause, remaining))
             # Until it holds a socket, a look costs little (no table read): look often.
             pause = min(pause * 2, 0.05 if inodes else 0.01)
 
